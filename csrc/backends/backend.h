@@ -1,0 +1,59 @@
+/* Backend plugin ABI (internal). The cpu backend is built into libzkclob;
+ * opencl and cuda are shared objects loaded with dlopen that export
+ * zc_backend_entry(). Plugins never link libzkclob: the core hands them a
+ * zc_host_api table for errors and logging. */
+#ifndef ZC_BACKEND_H
+#define ZC_BACKEND_H
+
+#include "zkclob/device.h"
+
+#define ZC_BACKEND_ABI_VERSION 1
+
+struct zc_devbuf {
+    int dev;        /* global device id */
+    void *handle;   /* backend object: host pointer (cpu), cl_mem, CUdeviceptr */
+    size_t bytes;
+    int borrowed;   /* wraps caller memory: never released */
+};
+
+typedef struct zc_host_api {
+    int abi_version;
+    /* Records the thread's last error and returns st. */
+    zc_status (*set_error)(zc_status st, const char *backend, int backend_index, const char *function,
+                           const char *fmt, ...) ZC_PRINTF(5, 6);
+    void (*log)(zc_log_level level, const char *module, const char *fmt, ...) ZC_PRINTF(3, 4);
+} zc_host_api;
+
+typedef struct zc_backend_ops {
+    int abi_version;
+    const char *name;
+    /* Discover devices. On failure return an error and describe it in reason
+     * (e.g. the exact CUDA error name and message); the backend is then listed
+     * as unavailable. *ndev may be 0 with ZC_OK when a runtime has no devices. */
+    zc_status (*init)(const zc_host_api *host, int *ndev, char *reason, size_t reason_cap);
+    void (*shutdown)(void);
+    const char *(*runtime_version)(void);
+    zc_status (*device_info)(int idx, zc_device_info *out);
+    zc_status (*alloc)(int idx, size_t bytes, void **handle);
+    void (*release)(int idx, void *handle);
+    zc_status (*write)(int idx, void *handle, size_t offset, const void *src, size_t bytes);
+    zc_status (*read)(int idx, void *handle, size_t offset, void *dst, size_t bytes);
+    /* NULL where device memory is not host addressable. */
+    void *(*host_ptr)(int idx, void *handle);
+    /* Buffer arguments carry struct zc_devbuf pointers of this backend. */
+    zc_status (*launch)(int idx, const char *kernel, size_t global, const zc_karg *args, int nargs);
+    /* Optional (NULL): compile source to a backend binary without a device. */
+    zc_status (*compile)(const char *source, const char *arch, void **out, size_t *out_bytes, char *log,
+                         size_t log_cap);
+} zc_backend_ops;
+
+typedef const zc_backend_ops *(*zc_backend_entry_fn)(void);
+#define ZC_BACKEND_ENTRY_SYMBOL "zc_backend_entry"
+
+/* The built-in cpu backend: configure its pool size before init; the thread
+ * limit (0 = whole pool) applies to every later launch. */
+const zc_backend_ops *zc_cpu_backend(void);
+void zc_cpu_backend_configure(int nthreads);
+void zc_cpu_backend_set_thread_limit(int nthreads);
+
+#endif

@@ -1,0 +1,10 @@
+/* zkclob: the whole public C API. */
+#ifndef ZKCLOB_H
+#define ZKCLOB_H
+
+#include "zkclob/core.h"
+#include "zkclob/device.h"
+#include "zkclob/mem.h"
+#include "zkclob/random.h"
+
+#endif
