@@ -94,7 +94,7 @@ zc_status zc_error_set(zc_status st, const char *backend, int device, const char
     copy_str(e->function, sizeof e->function, function);
     copy_str(e->backend, sizeof e->backend, backend);
     if (backend && backend[0] && device >= 0)
-        snprintf(e->message, sizeof e->message, "%s [%s:%d, %s]", text, backend, device, e->function);
+        snprintf(e->message, sizeof e->message, "%s [device %d (%s), %s]", text, device, backend, e->function);
     else if (backend && backend[0])
         snprintf(e->message, sizeof e->message, "%s [%s, %s]", text, backend, e->function);
     else

@@ -48,6 +48,16 @@ static const zc_policy default_policy = {3, 100, 100000, 4.0, ZC_FAILOVER_ANY};
 static zc_status host_set_error(zc_status st, const char *backend, int backend_index, const char *function,
                                 const char *fmt, ...) ZC_PRINTF(5, 6);
 
+/* Plugins name devices by backend index; errors carry the global device id. */
+static int global_id(const char *backend, int backend_index)
+{
+    for (int i = 0; i < reg.ndevices; i++)
+        if (reg.devices[i].info.backend_index == backend_index &&
+            strcmp(zc_backend_name(reg.devices[i].info.backend), backend) == 0)
+            return i;
+    return backend_index < 0 ? -1 : backend_index;
+}
+
 static zc_status host_set_error(zc_status st, const char *backend, int backend_index, const char *function,
                                 const char *fmt, ...)
 {
@@ -56,7 +66,7 @@ static zc_status host_set_error(zc_status st, const char *backend, int backend_i
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    return zc_error_set(st, backend, backend_index, function, "%s", text);
+    return zc_error_set(st, backend, global_id(backend, backend_index), function, "%s", text);
 }
 
 static const zc_host_api host_api = {ZC_BACKEND_ABI_VERSION, host_set_error, zc_log};
@@ -442,6 +452,9 @@ zc_status zc_device_find(const char *spec, int *id)
         *id = first_any; /* every device failed: report that when it is used */
         return ZC_OK;
     }
+    if (index < 0)
+        return ZC_ERR(ZC_ERR_BACKEND_UNAVAILABLE, "backend %s has no usable device: %s", zc_backend_name(kind),
+                      slot->reason[0] ? slot->reason : "every device is unavailable");
     return ZC_ERR(ZC_ERR_NOT_FOUND, "backend %s has no device %ld (%d devices)", zc_backend_name(kind), index,
                   slot->ndev);
 }
@@ -475,7 +488,7 @@ static zc_status inject(zc_dev *d, const char *op)
     zc_status st = zc_fault_rules_hit(&reg.faults, zc_backend_name(d->info.backend), op);
     if (st == ZC_OK)
         return ZC_OK;
-    zc_error_set(st, zc_backend_name(d->info.backend), d->info.backend_index, op,
+    zc_error_set(st, zc_backend_name(d->info.backend), d->info.id, op,
                  "injected %s fault in %s", zc_error_class_str(zc_status_class(st)), op);
     record_error(d, st);
     return st;
@@ -668,7 +681,7 @@ zc_status zc_run(int *dev, const char *what, zc_op_fn op, void *user)
             delay = next > pol.backoff_max_us ? pol.backoff_max_us : (uint32_t)next;
         }
         if (zc_status_class(st) == ZC_CLASS_TRANSIENT)
-            return zc_error_set(st, zc_backend_name(reg.devices[cur].info.backend), reg.devices[cur].info.backend_index,
+            return zc_error_set(st, zc_backend_name(reg.devices[cur].info.backend), cur,
                                 "zc_run", "%s: retries exhausted after %d attempts: %s", what, attempt + 1,
                                 zc_last_error());
         if (zc_status_class(st) != ZC_CLASS_DEVICE_LOST || pol.failover == ZC_FAILOVER_NONE)
@@ -711,7 +724,7 @@ zc_status zc_device_probe(int id)
     if (st == ZC_OK)
         st = probe_op(id, got);
     if (st == ZC_OK && memcmp(got, expect, sizeof got) != 0)
-        st = zc_error_set(ZC_ERR_DEVICE_LOST, zc_backend_name(d->info.backend), d->info.backend_index, __func__,
+        st = zc_error_set(ZC_ERR_DEVICE_LOST, zc_backend_name(d->info.backend), id, __func__,
                           "health probe returned a wrong answer (%08x %08x %08x %08x)", got[0], got[1], got[2], got[3]);
     pthread_mutex_lock(&reg.lock);
     if (st == ZC_OK) {

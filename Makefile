@@ -1,0 +1,69 @@
+# Entry points: `make demo` (the main job) and `make test` (all tests).
+# Both install what they need: Debian packages when running as root, Python
+# packages into .venv. SANITIZE=address,undefined builds into its own tree.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JOBS ?= $(shell nproc)
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build-san-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+APT_PACKAGES := cmake make gcc pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libcmocka-dev valgrind
+SAN_ENV :=
+ifneq ($(SANITIZE),)
+# Python is not instrumented: preload the sanitizer runtimes for the extension.
+SAN_ENV := LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \
+           ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+endif
+export POCL_DEVICES ?= pthread pthread
+
+.PHONY: all deps build test test-c test-python demo bench clean
+
+all: build
+
+deps: $(VENV)/.stamp .apt.stamp
+
+.apt.stamp:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages (run as root or install them):$$missing"; exit 1; fi; \
+	fi; touch $@
+
+$(VENV)/.stamp: requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+build: deps
+	cmake -S . -B $(BUILD) -DPython3_EXECUTABLE=$(abspath $(PY)) -DZC_SANITIZE=$(SANITIZE) >$(BUILD).configure.log 2>&1 \
+	  || (cat $(BUILD).configure.log; exit 1)
+	cmake --build $(BUILD) -j$(JOBS)
+
+test-c: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-python: build
+	$(SAN_ENV) ZC_BUILD_DIR=$(abspath $(BUILD)) PYTHONPATH=$(abspath $(BUILD))/python \
+	  $(PY) -m pytest -q tests/python
+
+test: test-c test-python
+
+demo: build
+	PYTHONPATH=$(abspath $(BUILD))/python $(PY) -m zkclob demo
+
+bench: build
+	$(BUILD)/bin/bench_philox
+	PYTHONPATH=$(abspath $(BUILD))/python $(PY) bench/bench_philox.py
+
+clean:
+	rm -rf build build-san-* build*.configure.log .apt.stamp

@@ -1,0 +1,827 @@
+/* The OpenCL backend plugin: every device of every platform, one context and
+ * in-order queue per device, kernels built lazily from the embedded sources.
+ * It never links libzkclob; errors and logs go through the host table. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CL/cl.h>
+#include <CL/cl_ext.h>
+
+#include "../backend.h"
+
+/* Generated from the kernels/opencl .cl files with includes inlined;
+ * NULL-terminated. */
+extern const char *const zc_cl_sources[];
+extern const char *const zc_cl_names[];
+
+#define BUILD_OPTIONS "-cl-std=CL1.2"
+/* CL_DEVICE_SVM_CAPABILITIES is hidden by CL_TARGET_OPENCL_VERSION=120. */
+#define OCL_DEVICE_SVM_CAPABILITIES 0x1053
+/* Build log characters quoted in an error message (the host caps messages). */
+#define LOG_EXCERPT 300
+
+typedef struct ocl_kernel {
+    char *name;
+    cl_kernel kernel;
+    cl_uint nargs;
+} ocl_kernel;
+
+typedef struct ocl_dev {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    char reason[ZC_TEXT_MAX]; /* why the device cannot be used; "" when it can */
+    pthread_mutex_t lock;     /* program build, and kernel arguments through clFinish */
+    int built;
+    cl_program *programs;
+    int nprograms;
+    ocl_kernel *kernels;
+    int nkernels;
+} ocl_dev;
+
+static const zc_host_api *host;
+static ocl_dev *devs;
+static int ndevs;
+static char runtime_text[ZC_NAME_MAX];
+
+static const char *cl_error_name(cl_int code)
+{
+#define E(c) {c, #c}
+    static const struct { cl_int code; const char *name; } names[] = {
+        E(CL_SUCCESS),
+        E(CL_DEVICE_NOT_FOUND),
+        E(CL_DEVICE_NOT_AVAILABLE),
+        E(CL_COMPILER_NOT_AVAILABLE),
+        E(CL_MEM_OBJECT_ALLOCATION_FAILURE),
+        E(CL_OUT_OF_RESOURCES),
+        E(CL_OUT_OF_HOST_MEMORY),
+        E(CL_PROFILING_INFO_NOT_AVAILABLE),
+        E(CL_MEM_COPY_OVERLAP),
+        E(CL_IMAGE_FORMAT_MISMATCH),
+        E(CL_IMAGE_FORMAT_NOT_SUPPORTED),
+        E(CL_BUILD_PROGRAM_FAILURE),
+        E(CL_MAP_FAILURE),
+        E(CL_MISALIGNED_SUB_BUFFER_OFFSET),
+        E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST),
+        E(CL_COMPILE_PROGRAM_FAILURE),
+        E(CL_LINKER_NOT_AVAILABLE),
+        E(CL_LINK_PROGRAM_FAILURE),
+        E(CL_DEVICE_PARTITION_FAILED),
+        E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE),
+        E(CL_INVALID_VALUE),
+        E(CL_INVALID_DEVICE_TYPE),
+        E(CL_INVALID_PLATFORM),
+        E(CL_INVALID_DEVICE),
+        E(CL_INVALID_CONTEXT),
+        E(CL_INVALID_QUEUE_PROPERTIES),
+        E(CL_INVALID_COMMAND_QUEUE),
+        E(CL_INVALID_HOST_PTR),
+        E(CL_INVALID_MEM_OBJECT),
+        E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR),
+        E(CL_INVALID_IMAGE_SIZE),
+        E(CL_INVALID_SAMPLER),
+        E(CL_INVALID_BINARY),
+        E(CL_INVALID_BUILD_OPTIONS),
+        E(CL_INVALID_PROGRAM),
+        E(CL_INVALID_PROGRAM_EXECUTABLE),
+        E(CL_INVALID_KERNEL_NAME),
+        E(CL_INVALID_KERNEL_DEFINITION),
+        E(CL_INVALID_KERNEL),
+        E(CL_INVALID_ARG_INDEX),
+        E(CL_INVALID_ARG_VALUE),
+        E(CL_INVALID_ARG_SIZE),
+        E(CL_INVALID_KERNEL_ARGS),
+        E(CL_INVALID_WORK_DIMENSION),
+        E(CL_INVALID_WORK_GROUP_SIZE),
+        E(CL_INVALID_WORK_ITEM_SIZE),
+        E(CL_INVALID_GLOBAL_OFFSET),
+        E(CL_INVALID_EVENT_WAIT_LIST),
+        E(CL_INVALID_EVENT),
+        E(CL_INVALID_OPERATION),
+        E(CL_INVALID_GL_OBJECT),
+        E(CL_INVALID_BUFFER_SIZE),
+        E(CL_INVALID_MIP_LEVEL),
+        E(CL_INVALID_GLOBAL_WORK_SIZE),
+        E(CL_INVALID_PROPERTY),
+        E(CL_INVALID_IMAGE_DESCRIPTOR),
+        E(CL_INVALID_COMPILER_OPTIONS),
+        E(CL_INVALID_LINKER_OPTIONS),
+        E(CL_INVALID_DEVICE_PARTITION_COUNT),
+        E(CL_PLATFORM_NOT_FOUND_KHR),
+    };
+#undef E
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == code)
+            return names[i].name;
+    return "CL_UNKNOWN_ERROR";
+}
+
+static zc_status map_error(cl_int code)
+{
+    switch (code) {
+    case CL_OUT_OF_RESOURCES:
+    case CL_MEM_OBJECT_ALLOCATION_FAILURE:
+        return ZC_ERR_DEVICE_OUT_OF_MEMORY;
+    case CL_OUT_OF_HOST_MEMORY:
+        return ZC_ERR_OUT_OF_MEMORY;
+    case CL_DEVICE_NOT_AVAILABLE:
+    case CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST:
+        return ZC_ERR_DEVICE_LOST;
+    case CL_BUILD_PROGRAM_FAILURE:
+    case CL_COMPILE_PROGRAM_FAILURE:
+    case CL_LINK_PROGRAM_FAILURE:
+        return ZC_ERR_COMPILE;
+    default:
+        return ZC_ERR_BACKEND;
+    }
+}
+
+/* Records "<call> failed: CL_NAME (code)[: detail]" for an OpenCL error. */
+static zc_status cl_fail(cl_int code, int idx, const char *function, const char *call, const char *fmt, ...)
+    ZC_PRINTF(5, 6);
+
+static zc_status cl_fail(cl_int code, int idx, const char *function, const char *call, const char *fmt, ...)
+{
+    char detail[ZC_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return host->set_error(map_error(code), "opencl", idx, function, "%s failed: %s (%d)%s%s", call,
+                           cl_error_name(code), code, detail[0] ? ": " : "", detail);
+}
+
+#define CL_FAIL(code, idx, call, ...) cl_fail((code), (idx), __func__, (call), __VA_ARGS__)
+
+/* ---- queries ---- */
+
+/* Copies a string property of a device (or, with dev NULL, of a platform)
+ * into out without trailing blanks, truncated; "" when the query fails.
+ * Returns the untruncated length. */
+static size_t info_text(cl_platform_id plat, cl_device_id dev, cl_uint param, char *out, size_t cap)
+{
+    size_t need = 0;
+    out[0] = '\0';
+    cl_int err = dev ? clGetDeviceInfo(dev, param, 0, NULL, &need) : clGetPlatformInfo(plat, param, 0, NULL, &need);
+    if (err != CL_SUCCESS || need == 0)
+        return 0;
+    char *tmp = malloc(need);
+    if (!tmp)
+        return 0;
+    err = dev ? clGetDeviceInfo(dev, param, need, tmp, NULL) : clGetPlatformInfo(plat, param, need, tmp, NULL);
+    size_t len = 0;
+    if (err == CL_SUCCESS) {
+        tmp[need - 1] = '\0';
+        for (len = strlen(tmp); len > 0 && (tmp[len - 1] == ' ' || tmp[len - 1] == '\n'); len--)
+            tmp[len - 1] = '\0';
+        snprintf(out, cap, "%s", tmp);
+    }
+    free(tmp);
+    return len;
+}
+
+/* Appends formatted text to dst, truncating at cap. */
+static void text_append(char *dst, size_t cap, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+static void text_append(char *dst, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(dst);
+    if (used + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+/* A fixed-size device property; zeroed when the query fails (e.g. a 2.0
+ * property on a 1.2 device). */
+static void dev_query(cl_device_id dev, cl_device_info param, void *out, size_t size)
+{
+    if (clGetDeviceInfo(dev, param, size, out, NULL) != CL_SUCCESS)
+        memset(out, 0, size);
+}
+
+/* Major version from "OpenCL <major>.<minor> ...", 0 when unparsable. */
+static int opencl_major(const char *version)
+{
+    int major = 0, minor = 0;
+    return sscanf(version, "OpenCL %d.%d", &major, &minor) == 2 ? major : 0;
+}
+
+/* The first `words` blank-separated words of s (vendor version strings can
+ * carry long build descriptions). */
+static void first_words(char *s, int words)
+{
+    for (char *p = s; *p; p++) {
+        if (*p == ' ' && --words == 0) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+static cl_int get_platforms(cl_platform_id **out, cl_uint *n)
+{
+    *out = NULL;
+    *n = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, n);
+    if (err == CL_SUCCESS && *n == 0)
+        err = CL_PLATFORM_NOT_FOUND_KHR;
+    if (err != CL_SUCCESS)
+        return err;
+    *out = malloc(*n * sizeof **out);
+    if (!*out)
+        return CL_OUT_OF_HOST_MEMORY;
+    err = clGetPlatformIDs(*n, *out, NULL);
+    if (err != CL_SUCCESS) {
+        free(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+/* ---- init and shutdown ---- */
+
+static void release_kernels(ocl_dev *d)
+{
+    for (int i = 0; i < d->nkernels; i++) {
+        clReleaseKernel(d->kernels[i].kernel);
+        free(d->kernels[i].name);
+    }
+    free(d->kernels);
+    d->kernels = NULL;
+    d->nkernels = 0;
+    for (int i = 0; i < d->nprograms; i++)
+        clReleaseProgram(d->programs[i]);
+    free(d->programs);
+    d->programs = NULL;
+    d->nprograms = 0;
+    d->built = 0;
+}
+
+static void ocl_shutdown(void)
+{
+    for (int i = 0; i < ndevs; i++) {
+        ocl_dev *d = &devs[i];
+        release_kernels(d);
+        if (d->queue)
+            clReleaseCommandQueue(d->queue);
+        if (d->context)
+            clReleaseContext(d->context);
+        pthread_mutex_destroy(&d->lock);
+    }
+    free(devs);
+    devs = NULL;
+    ndevs = 0;
+    runtime_text[0] = '\0';
+}
+
+/* Context and queue for one device; a failure leaves the device listed as
+ * unavailable with the reason rather than failing the whole backend. */
+static void open_device(int idx)
+{
+    ocl_dev *d = &devs[idx];
+    cl_bool available = CL_FALSE, compiler = CL_FALSE;
+    dev_query(d->device, CL_DEVICE_AVAILABLE, &available, sizeof available);
+    dev_query(d->device, CL_DEVICE_COMPILER_AVAILABLE, &compiler, sizeof compiler);
+    if (!available) {
+        snprintf(d->reason, sizeof d->reason, "device reports CL_DEVICE_AVAILABLE = false");
+        return;
+    }
+    if (!compiler) {
+        /* Every kernel is built from source at run time. */
+        snprintf(d->reason, sizeof d->reason, "device has no OpenCL C compiler");
+        return;
+    }
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};
+    cl_int err;
+    d->context = clCreateContext(props, 1, &d->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        d->context = NULL;
+        snprintf(d->reason, sizeof d->reason, "clCreateContext failed: %s (%d)", cl_error_name(err), err);
+        return;
+    }
+    d->queue = clCreateCommandQueue(d->context, d->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        d->queue = NULL;
+        snprintf(d->reason, sizeof d->reason, "clCreateCommandQueue failed: %s (%d)", cl_error_name(err), err);
+    }
+}
+
+static zc_status ocl_init(const zc_host_api *h, int *ndev, char *reason, size_t reason_cap)
+{
+    host = h;
+    *ndev = 0;
+    cl_platform_id *plats;
+    cl_uint nplat;
+    cl_int err = get_platforms(&plats, &nplat);
+    if (err == CL_PLATFORM_NOT_FOUND_KHR) {
+        snprintf(runtime_text, sizeof runtime_text, "OpenCL ICD, no platforms");
+        snprintf(reason, reason_cap, "no OpenCL platform found (clGetPlatformIDs: %s (%d))", cl_error_name(err), err);
+        return ZC_OK;
+    }
+    if (err != CL_SUCCESS) {
+        snprintf(reason, reason_cap, "clGetPlatformIDs failed: %s (%d)", cl_error_name(err), err);
+        return CL_FAIL(err, -1, "clGetPlatformIDs", "cannot list OpenCL platforms");
+    }
+
+    /* Count first so the device table is allocated once. */
+    cl_uint total = 0;
+    cl_int last_err = CL_DEVICE_NOT_FOUND;
+    snprintf(runtime_text, sizeof runtime_text, "OpenCL ICD, platforms:");
+    for (cl_uint p = 0; p < nplat; p++) {
+        char name[ZC_NAME_MAX], version[ZC_NAME_MAX];
+        info_text(plats[p], NULL, CL_PLATFORM_NAME, name, sizeof name);
+        info_text(plats[p], NULL, CL_PLATFORM_VERSION, version, sizeof version);
+        first_words(version, 4);
+        text_append(runtime_text, sizeof runtime_text, "%s %s %s", p ? ";" : "", name, version);
+        cl_uint n = 0;
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n);
+        if (err == CL_SUCCESS)
+            total += n;
+        else
+            last_err = err;
+    }
+    if (total == 0) {
+        snprintf(reason, reason_cap, "%u OpenCL platform(s) but no devices (clGetDeviceIDs: %s (%d))", nplat,
+                 cl_error_name(last_err), last_err);
+        free(plats);
+        return ZC_OK;
+    }
+    devs = calloc(total, sizeof *devs);
+    if (!devs) {
+        free(plats);
+        snprintf(reason, reason_cap, "out of host memory");
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", -1, __func__, "device table for %u devices", total);
+    }
+    for (cl_uint p = 0; p < nplat && (cl_uint)ndevs < total; p++) {
+        cl_uint n = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n) != CL_SUCCESS || n == 0)
+            continue;
+        if (n > total - (cl_uint)ndevs)
+            n = total - (cl_uint)ndevs; /* a platform gained devices since counting */
+        cl_device_id ids[n];
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, n, ids, NULL) != CL_SUCCESS)
+            continue;
+        for (cl_uint i = 0; i < n; i++) {
+            ocl_dev *d = &devs[ndevs];
+            d->platform = plats[p];
+            d->device = ids[i];
+            pthread_mutex_init(&d->lock, NULL);
+            ndevs++;
+            open_device(ndevs - 1);
+            if (d->reason[0])
+                host->log(ZC_LOG_WARN, "opencl", "device %d unusable: %s", ndevs - 1, d->reason);
+        }
+    }
+    free(plats);
+    *ndev = ndevs;
+    host->log(ZC_LOG_INFO, "opencl", "%d devices (%s)", ndevs, runtime_text);
+    return ZC_OK;
+}
+
+static const char *ocl_runtime_version(void) { return runtime_text; }
+
+static zc_status ocl_device_info(int idx, zc_device_info *out)
+{
+    const ocl_dev *d = &devs[idx];
+    cl_device_id dev = d->device;
+    memset(out, 0, sizeof *out);
+    info_text(NULL, dev, CL_DEVICE_NAME, out->name, sizeof out->name);
+    info_text(NULL, dev, CL_DEVICE_VENDOR, out->vendor, sizeof out->vendor);
+    info_text(NULL, dev, CL_DRIVER_VERSION, out->driver_version, sizeof out->driver_version);
+    info_text(NULL, dev, CL_DEVICE_VERSION, out->runtime_version, sizeof out->runtime_version);
+    info_text(NULL, dev, CL_DEVICE_OPENCL_C_VERSION, out->language_version, sizeof out->language_version);
+
+    char pname[ZC_NAME_MAX], pversion[ZC_NAME_MAX];
+    info_text(d->platform, NULL, CL_PLATFORM_NAME, pname, sizeof pname);
+    info_text(d->platform, NULL, CL_PLATFORM_VERSION, pversion, sizeof pversion);
+    text_append(out->platform, sizeof out->platform, "%s %s", pname, pversion);
+
+    /* Cut a truncated extension list at a word boundary. */
+    if (info_text(NULL, dev, CL_DEVICE_EXTENSIONS, out->extensions, sizeof out->extensions) >=
+        sizeof out->extensions) {
+        char *space = strrchr(out->extensions, ' ');
+        if (space)
+            *space = '\0';
+    }
+
+    cl_uint units;
+    cl_ulong global_mem, local_mem, const_mem;
+    size_t wg;
+    dev_query(dev, CL_DEVICE_MAX_COMPUTE_UNITS, &units, sizeof units);
+    dev_query(dev, CL_DEVICE_GLOBAL_MEM_SIZE, &global_mem, sizeof global_mem);
+    dev_query(dev, CL_DEVICE_LOCAL_MEM_SIZE, &local_mem, sizeof local_mem);
+    dev_query(dev, CL_DEVICE_MAX_CONSTANT_BUFFER_SIZE, &const_mem, sizeof const_mem);
+    dev_query(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, &wg, sizeof wg);
+    out->compute_units = units;
+    out->global_mem_bytes = global_mem;
+    out->local_mem_bytes = local_mem;
+    out->constant_mem_bytes = const_mem;
+    out->max_work_group_size = wg;
+
+    cl_device_fp_config fp64;
+    cl_bool unified;
+    cl_device_type type;
+    dev_query(dev, CL_DEVICE_DOUBLE_FP_CONFIG, &fp64, sizeof fp64);
+    dev_query(dev, CL_DEVICE_HOST_UNIFIED_MEMORY, &unified, sizeof unified);
+    dev_query(dev, CL_DEVICE_TYPE, &type, sizeof type);
+    if (fp64 || strstr(out->extensions, "cl_khr_fp64"))
+        out->caps |= ZC_CAP_FP64;
+    if (strstr(out->extensions, "cl_khr_int64_base_atomics"))
+        out->caps |= ZC_CAP_INT64_ATOMICS;
+    if (unified)
+        out->caps |= ZC_CAP_UNIFIED_MEMORY;
+    if (type & CL_DEVICE_TYPE_GPU)
+        out->caps |= ZC_CAP_GPU;
+    if (opencl_major(pversion) >= 2) {
+        cl_bitfield svm;
+        dev_query(dev, OCL_DEVICE_SVM_CAPABILITIES, &svm, sizeof svm);
+        if (svm)
+            out->caps |= ZC_CAP_SVM;
+    }
+
+    out->available = d->reason[0] == '\0';
+    snprintf(out->reason, sizeof out->reason, "%s", d->reason);
+    return ZC_OK;
+}
+
+/* ---- buffers ---- */
+
+static zc_status ocl_alloc(int idx, size_t bytes, void **handle)
+{
+    cl_int err;
+    cl_mem m = clCreateBuffer(devs[idx].context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err == CL_INVALID_BUFFER_SIZE) {
+        /* Over CL_DEVICE_MAX_MEM_ALLOC_SIZE: the caller can split, as for any out-of-memory. */
+        cl_ulong max_alloc;
+        dev_query(devs[idx].device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &max_alloc, sizeof max_alloc);
+        return host->set_error(ZC_ERR_DEVICE_OUT_OF_MEMORY, "opencl", idx, __func__,
+                               "clCreateBuffer failed: %s (%d): %zu bytes, device allows at most %llu per buffer",
+                               cl_error_name(err), err, bytes, (unsigned long long)max_alloc);
+    }
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clCreateBuffer", "%zu bytes", bytes);
+    *handle = m;
+    return ZC_OK;
+}
+
+static void ocl_release(int idx, void *handle)
+{
+    (void)idx;
+    clReleaseMemObject((cl_mem)handle);
+}
+
+static zc_status ocl_write(int idx, void *handle, size_t offset, const void *src, size_t bytes)
+{
+    if (bytes == 0)
+        return ZC_OK; /* OpenCL rejects empty transfers */
+    cl_int err = clEnqueueWriteBuffer(devs[idx].queue, (cl_mem)handle, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueWriteBuffer", "%zu bytes at offset %zu", bytes, offset);
+    return ZC_OK;
+}
+
+static zc_status ocl_read(int idx, void *handle, size_t offset, void *dst, size_t bytes)
+{
+    if (bytes == 0)
+        return ZC_OK;
+    cl_int err = clEnqueueReadBuffer(devs[idx].queue, (cl_mem)handle, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueReadBuffer", "%zu bytes at offset %zu", bytes, offset);
+    return ZC_OK;
+}
+
+/* ---- programs and kernels ---- */
+
+/* The build log of prog for dev, malloc'd; NULL when there is none. */
+static char *build_log(cl_program prog, cl_device_id dev)
+{
+    size_t size = 0;
+    if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return NULL;
+    char *text = malloc(size);
+    if (!text)
+        return NULL;
+    if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, size, text, NULL) != CL_SUCCESS) {
+        free(text);
+        return NULL;
+    }
+    text[size - 1] = '\0';
+    return text;
+}
+
+/* The start of a build log on one line, for an error message. */
+static void log_excerpt(const char *log, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", log ? log : "");
+    for (char *p = out; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    for (size_t n = strlen(out); n > 0 && out[n - 1] == ' '; n--)
+        out[n - 1] = '\0';
+}
+
+/* Builds source for one device. The full build log goes to log (if given);
+ * a failure quotes its start in the error message. */
+static zc_status build_program(cl_context ctx, cl_device_id dev, int idx, const char *what, const char *source,
+                               const char *options, char *log, size_t log_cap, cl_program *out)
+{
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(ctx, 1, &source, NULL, &err);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clCreateProgramWithSource", "%s", what);
+    err = clBuildProgram(prog, 1, &dev, options, NULL, NULL);
+    char *text = build_log(prog, dev);
+    if (log && log_cap)
+        snprintf(log, log_cap, "%s", text ? text : "");
+    zc_status st = ZC_OK;
+    if (err != CL_SUCCESS) {
+        char excerpt[LOG_EXCERPT];
+        log_excerpt(text, excerpt, sizeof excerpt);
+        st = CL_FAIL(err, idx, "clBuildProgram", "%s with '%s': %s", what, options, excerpt);
+        clReleaseProgram(prog);
+    } else {
+        *out = prog;
+    }
+    free(text);
+    return st;
+}
+
+/* A kernel's function name (malloc'd) and argument count. */
+static cl_int kernel_info(cl_kernel kernel, char **name, cl_uint *nargs)
+{
+    size_t len = 0;
+    cl_int err = clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, 0, NULL, &len);
+    if (err != CL_SUCCESS)
+        return err;
+    *name = calloc(len + 1, 1);
+    if (!*name)
+        return CL_OUT_OF_HOST_MEMORY;
+    err = clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, len, *name, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof *nargs, nargs, NULL);
+    if (err != CL_SUCCESS) {
+        free(*name);
+        *name = NULL;
+    }
+    return err;
+}
+
+/* Caches every kernel of a built program with its name and argument count. */
+static zc_status add_kernels(int idx, cl_program prog)
+{
+    ocl_dev *d = &devs[idx];
+    cl_uint n = 0;
+    cl_int err = clCreateKernelsInProgram(prog, 0, NULL, &n);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clCreateKernelsInProgram", "counting kernels");
+    if (n == 0)
+        return ZC_OK;
+    ocl_kernel *grown = realloc(d->kernels, (size_t)(d->nkernels + (int)n) * sizeof *grown);
+    cl_kernel *ks = malloc(n * sizeof *ks);
+    if (grown)
+        d->kernels = grown;
+    if (!grown || !ks) {
+        free(ks);
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", idx, __func__, "kernel table");
+    }
+    err = clCreateKernelsInProgram(prog, n, ks, NULL);
+    if (err != CL_SUCCESS) {
+        free(ks);
+        return CL_FAIL(err, idx, "clCreateKernelsInProgram", "%u kernels", n);
+    }
+    zc_status st = ZC_OK;
+    for (cl_uint i = 0; i < n; i++) {
+        ocl_kernel *k = &d->kernels[d->nkernels];
+        k->kernel = ks[i];
+        err = kernel_info(ks[i], &k->name, &k->nargs);
+        if (err != CL_SUCCESS) {
+            /* Release this kernel and those not yet in the table. */
+            for (cl_uint j = i; j < n; j++)
+                clReleaseKernel(ks[j]);
+            st = CL_FAIL(err, idx, "clGetKernelInfo", "kernel %u of a program", i);
+            break;
+        }
+        d->nkernels++;
+    }
+    free(ks);
+    return st;
+}
+
+/* Builds every embedded source for device idx and caches its kernels. The
+ * caller holds the device lock. */
+static zc_status build_device(int idx)
+{
+    ocl_dev *d = &devs[idx];
+    int nsrc = 0;
+    while (zc_cl_sources[nsrc])
+        nsrc++;
+    d->programs = calloc(nsrc ? (size_t)nsrc : 1, sizeof *d->programs);
+    if (!d->programs)
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", idx, __func__, "program table");
+    for (int i = 0; i < nsrc; i++) {
+        char what[ZC_NAME_MAX];
+        snprintf(what, sizeof what, "%s.cl", zc_cl_names[i]);
+        zc_status st = build_program(d->context, d->device, idx, what, zc_cl_sources[i], BUILD_OPTIONS, NULL, 0,
+                                     &d->programs[i]);
+        if (st == ZC_OK) {
+            d->nprograms++;
+            st = add_kernels(idx, d->programs[i]);
+        }
+        if (st != ZC_OK) {
+            release_kernels(d); /* the next launch tries again */
+            return st;
+        }
+        host->log(ZC_LOG_DEBUG, "opencl", "device %d: built %s", idx, what);
+    }
+    d->built = 1;
+    return ZC_OK;
+}
+
+static const ocl_kernel *find_kernel(const ocl_dev *d, const char *name)
+{
+    for (int i = 0; i < d->nkernels; i++)
+        if (strcmp(d->kernels[i].name, name) == 0)
+            return &d->kernels[i];
+    return NULL;
+}
+
+static zc_status set_args(int idx, const ocl_kernel *k, const zc_karg *args, int nargs)
+{
+    for (int i = 0; i < nargs; i++) {
+        cl_int err;
+        switch (args[i].kind) {
+        case ZC_KARG_BUF: {
+            cl_mem m = (cl_mem)args[i].v.buf->handle;
+            err = clSetKernelArg(k->kernel, (cl_uint)i, sizeof m, &m);
+            break;
+        }
+        case ZC_KARG_U32: {
+            cl_uint v = args[i].v.u32;
+            err = clSetKernelArg(k->kernel, (cl_uint)i, sizeof v, &v);
+            break;
+        }
+        case ZC_KARG_U64: {
+            cl_ulong v = args[i].v.u64;
+            err = clSetKernelArg(k->kernel, (cl_uint)i, sizeof v, &v);
+            break;
+        }
+        case ZC_KARG_I64: {
+            cl_long v = args[i].v.i64;
+            err = clSetKernelArg(k->kernel, (cl_uint)i, sizeof v, &v);
+            break;
+        }
+        case ZC_KARG_F64: {
+            cl_double v = args[i].v.f64;
+            err = clSetKernelArg(k->kernel, (cl_uint)i, sizeof v, &v);
+            break;
+        }
+        default:
+            return host->set_error(ZC_ERR_INVALID_ARGUMENT, "opencl", idx, __func__,
+                                   "argument %d of %s has unknown kind %d", i, k->name, (int)args[i].kind);
+        }
+        if (err != CL_SUCCESS)
+            return CL_FAIL(err, idx, "clSetKernelArg", "argument %d of %s", i, k->name);
+    }
+    return ZC_OK;
+}
+
+/* Sets the arguments, runs and waits; the caller holds the device lock
+ * because cl_kernel arguments are shared state. */
+static zc_status run_kernel(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+{
+    ocl_dev *d = &devs[idx];
+    zc_status st = d->built ? ZC_OK : build_device(idx);
+    if (st != ZC_OK)
+        return st;
+    const ocl_kernel *k = find_kernel(d, name);
+    if (!k)
+        return host->set_error(ZC_ERR_NOT_FOUND, "opencl", idx, __func__, "no OpenCL kernel named '%s'", name);
+    /* Arguments left over from an earlier launch would otherwise go unnoticed. */
+    if ((cl_uint)nargs != k->nargs)
+        return host->set_error(ZC_ERR_INVALID_ARGUMENT, "opencl", idx, __func__, "%s takes %u arguments, got %d",
+                               name, k->nargs, nargs);
+    st = set_args(idx, k, args, nargs);
+    if (st != ZC_OK)
+        return st;
+    cl_int err = clEnqueueNDRangeKernel(d->queue, k->kernel, 1, NULL, &global, NULL, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueNDRangeKernel", "%s over %zu work items", name, global);
+    err = clFinish(d->queue);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clFinish", "after %s", name);
+    return ZC_OK;
+}
+
+static zc_status ocl_launch(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+{
+    ocl_dev *d = &devs[idx];
+    pthread_mutex_lock(&d->lock);
+    zc_status st = run_kernel(idx, name, global, args, nargs);
+    pthread_mutex_unlock(&d->lock);
+    return st;
+}
+
+/* ---- compiler ---- */
+
+/* The first device of any platform; compile does not depend on init so it
+ * works while the backend itself is unusable. */
+static zc_status first_device(cl_platform_id *plat, cl_device_id *dev)
+{
+    cl_platform_id *plats;
+    cl_uint nplat;
+    cl_int err = get_platforms(&plats, &nplat);
+    if (err == CL_PLATFORM_NOT_FOUND_KHR)
+        return host->set_error(ZC_ERR_BACKEND_UNAVAILABLE, "opencl", -1, __func__,
+                               "no OpenCL platform to compile for (clGetPlatformIDs: %s (%d))", cl_error_name(err),
+                               err);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, -1, "clGetPlatformIDs", "listing platforms to compile for");
+    for (cl_uint p = 0; p < nplat; p++) {
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 1, dev, NULL) == CL_SUCCESS) {
+            *plat = plats[p];
+            free(plats);
+            return ZC_OK;
+        }
+    }
+    free(plats);
+    return host->set_error(ZC_ERR_BACKEND_UNAVAILABLE, "opencl", -1, __func__,
+                           "no OpenCL device to compile for (%u platforms)", nplat);
+}
+
+static zc_status program_binary(cl_program prog, void **out, size_t *out_bytes)
+{
+    size_t size = 0;
+    cl_int err = clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, -1, "clGetProgramInfo", "CL_PROGRAM_BINARY_SIZES");
+    if (size == 0)
+        return host->set_error(ZC_ERR_UNSUPPORTED, "opencl", -1, __func__, "the device returned no program binary");
+    unsigned char *bin = malloc(size);
+    if (!bin)
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", -1, __func__, "program binary of %zu bytes", size);
+    err = clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL);
+    if (err != CL_SUCCESS) {
+        free(bin);
+        return CL_FAIL(err, -1, "clGetProgramInfo", "CL_PROGRAM_BINARIES");
+    }
+    *out = bin;
+    *out_bytes = size;
+    return ZC_OK;
+}
+
+static zc_status ocl_compile(const char *source, const char *arch, void **out, size_t *out_bytes, char *log,
+                             size_t log_cap)
+{
+    cl_platform_id plat = NULL;
+    cl_device_id dev = NULL;
+    zc_status st = first_device(&plat, &dev);
+    if (st != ZC_OK)
+        return st;
+    /* arch, when given, adds build options (e.g. "-cl-fast-relaxed-math"). */
+    size_t opt_len = sizeof BUILD_OPTIONS + 1 + (arch ? strlen(arch) : 0);
+    char *options = malloc(opt_len);
+    if (!options)
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", -1, __func__, "build options");
+    snprintf(options, opt_len, "%s%s%s", BUILD_OPTIONS, arch && *arch ? " " : "", arch ? arch : "");
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
+    cl_int err;
+    cl_context ctx = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        free(options);
+        return CL_FAIL(err, -1, "clCreateContext", "compiler context");
+    }
+    cl_program prog;
+    st = build_program(ctx, dev, -1, "source", source, options, log, log_cap, &prog);
+    if (st == ZC_OK) {
+        st = program_binary(prog, out, out_bytes);
+        clReleaseProgram(prog);
+    }
+    clReleaseContext(ctx);
+    free(options);
+    return st;
+}
+
+static const zc_backend_ops ocl_ops = {
+    .abi_version = ZC_BACKEND_ABI_VERSION,
+    .name = "opencl",
+    .init = ocl_init,
+    .shutdown = ocl_shutdown,
+    .runtime_version = ocl_runtime_version,
+    .device_info = ocl_device_info,
+    .alloc = ocl_alloc,
+    .release = ocl_release,
+    .write = ocl_write,
+    .read = ocl_read,
+    .host_ptr = NULL,
+    .launch = ocl_launch,
+    .compile = ocl_compile,
+};
+
+__attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &ocl_ops; }

@@ -1,0 +1,59 @@
+"""zkclob: a zkVM-friendly central limit order book engine and the compute around it.
+
+The engine is C (``libzkclob``); this package is a thin layer of argument
+checking and documentation over the ``_zkclob`` extension.
+"""
+
+from . import _zkclob
+from ._zkclob import (
+    Buffer,
+    DeviceLostError,
+    Error,
+    InternalError,
+    InvalidArgumentError,
+    OutOfMemoryError,
+    TransientError,
+    UnsupportedError,
+)
+from .devices import (
+    Device,
+    devices,
+    fault_inject,
+    find_device,
+    get_policy,
+    init,
+    set_log_level,
+    set_num_threads,
+    set_policy,
+)
+from . import random
+
+__version__ = _zkclob.version_info()["version"]
+
+
+def version_info():
+    """Library version, compiler, flags, backends compiled in and runtime versions per backend."""
+    return _zkclob.version_info()
+
+
+__all__ = [
+    "Buffer",
+    "Device",
+    "DeviceLostError",
+    "Error",
+    "InternalError",
+    "InvalidArgumentError",
+    "OutOfMemoryError",
+    "TransientError",
+    "UnsupportedError",
+    "devices",
+    "fault_inject",
+    "find_device",
+    "get_policy",
+    "init",
+    "random",
+    "set_log_level",
+    "set_num_threads",
+    "set_policy",
+    "version_info",
+]

@@ -1,0 +1,27 @@
+/* Shared declarations of the _zkclob extension. */
+#ifndef ZC_PY_EXT_H
+#define ZC_PY_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "zkclob/zkclob.h"
+
+/* Raise the zkclob.Error subclass of st's class with the thread's last error. */
+PyObject *zcpy_raise(zc_status st);
+/* Raise InvalidArgumentError with a message. */
+PyObject *zcpy_invalid(const char *fmt, ...);
+/* Hand queued C log records to Python's logging (needs the GIL). */
+void zcpy_flush_log(void);
+
+/* Buffer: owns a reference to a zc_array and exposes it through the buffer
+ * protocol, __array_interface__ and DLPack. */
+extern PyTypeObject zcpy_BufferType;
+/* A NumPy array viewing `arr` (steals the caller's reference to arr); its base
+ * is a Buffer, so the memory lives as long as any view of it. */
+PyObject *zcpy_array_from(zc_array *arr);
+
+int zcpy_buffer_init(PyObject *module);
+int zcpy_errors_init(PyObject *module);
+
+#endif
