@@ -61,9 +61,10 @@ test: test-c test-python
 demo: build
 	PYTHONPATH=$(abspath $(BUILD))/python $(PY) -m zkclob demo
 
+# Every benchmark prints JSON lines {"bench", "n", "seconds", "rate", "anchor", "ratio"}.
 bench: build
-	$(BUILD)/bin/bench_philox
-	PYTHONPATH=$(abspath $(BUILD))/python $(PY) bench/bench_philox.py
+	@for b in $(BUILD)/bin/bench_*; do [ -x "$$b" ] && "$$b" || exit 1; done
+	@for b in bench/bench_*.py; do PYTHONPATH=$(abspath $(BUILD))/python $(PY) "$$b" || exit 1; done
 
 clean:
 	rm -rf build build-san-* build*.configure.log .apt.stamp
