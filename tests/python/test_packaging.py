@@ -3,6 +3,7 @@ and the installed package finds its backend plugins."""
 
 import os
 import pathlib
+import site
 import subprocess
 import sys
 import venv
@@ -21,16 +22,22 @@ print(zc.__file__)
 
 
 def _venv(path):
-    # System site packages give the venv NumPy and setuptools without a download.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(path)
-    return path / "bin" / "python"
+    """A bare venv that sees this environment's packages (NumPy, setuptools, wheel)
+    through a .pth file, so nothing is downloaded."""
+    venv.EnvBuilder(with_pip=False).create(path)
+    py = path / "bin" / "python"
+    site_dir = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    pathlib.Path(site_dir, "_parent_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return py
 
 
 def _install_and_check(tmp_path, editable):
     py = _venv(tmp_path / "env")
-    args = [str(py), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps"]
+    args = [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-build-isolation", "--no-deps"]
     args += ["-e", str(ROOT)] if editable else [str(ROOT)]
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PYTHONPATH", None)  # import the installed package, not the build tree
     subprocess.run(args, check=True, env=env, cwd=tmp_path, timeout=900)
     out = subprocess.run([str(py), "-c", CHECK], check=True, env=env, cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
