@@ -22,7 +22,7 @@ SAN_ENV := LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -pri
 endif
 export POCL_DEVICES ?= pthread pthread
 
-.PHONY: all deps build test test-c test-python demo bench clean
+.PHONY: all deps build test test-c test-python test-valgrind demo bench clean
 
 all: build
 
@@ -57,6 +57,12 @@ test-python: build
 	  $(PY) -m pytest -q tests/python
 
 test: test-c test-python
+
+# The C tests under valgrind memcheck (suppressions cover third-party loaders only).
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes \
+            --suppressions=$(abspath tests/valgrind/zkclob.supp) -q
+test-valgrind: build
+	@for t in $(BUILD)/bin/test_*; do echo "valgrind $$t"; ZC_LOG_LEVEL=error $(VALGRIND) $$t >/dev/null || exit 1; done
 
 demo: build
 	PYTHONPATH=$(abspath $(BUILD))/python $(PY) -m zkclob demo
