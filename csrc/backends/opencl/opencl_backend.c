@@ -1,6 +1,8 @@
 /* The OpenCL backend plugin: every device of every platform, one context and
  * in-order queue per device, kernels built lazily from the embedded sources.
  * It never links libzkclob; errors and logs go through the host table. */
+#include <ctype.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <CL/cl_ext.h>
 
 #include "../backend.h"
+#include "zkclob/mem.h"
 
 /* Generated from the kernels/opencl .cl files with includes inlined;
  * NULL-terminated. */
@@ -36,11 +39,11 @@ typedef struct ocl_dev {
     cl_command_queue queue;
     char reason[ZC_TEXT_MAX]; /* why the device cannot be used; "" when it can */
     pthread_mutex_t lock;     /* program build, and kernel arguments through clFinish */
-    int built;
-    cl_program *programs;
+    cl_program *programs;     /* one slot per embedded source, NULL until built */
     int nprograms;
     ocl_kernel *kernels;
     int nkernels;
+    cl_bitfield svm; /* SVM buffer capabilities usable here; 0 when none */
 } ocl_dev;
 
 static const zc_host_api *host;
@@ -257,11 +260,11 @@ static void release_kernels(ocl_dev *d)
     d->kernels = NULL;
     d->nkernels = 0;
     for (int i = 0; i < d->nprograms; i++)
-        clReleaseProgram(d->programs[i]);
+        if (d->programs[i])
+            clReleaseProgram(d->programs[i]);
     free(d->programs);
     d->programs = NULL;
     d->nprograms = 0;
-    d->built = 0;
 }
 
 static void ocl_shutdown(void)
@@ -279,6 +282,58 @@ static void ocl_shutdown(void)
     devs = NULL;
     ndevs = 0;
     runtime_text[0] = '\0';
+}
+
+/* ---- shared virtual memory (OpenCL 2.0) ----
+ * The SVM entry points are hidden by CL_TARGET_OPENCL_VERSION=120 and absent
+ * from old ICD loaders, so they are looked up in the loaded loader. */
+#define OCL_MEM_SVM_FINE_GRAIN_BUFFER ((cl_bitfield)1 << 10)
+#define OCL_DEVICE_SVM_COARSE_GRAIN_BUFFER ((cl_bitfield)1 << 0)
+#define OCL_DEVICE_SVM_FINE_GRAIN_BUFFER ((cl_bitfield)1 << 1)
+
+typedef void *(*svm_alloc_fn)(cl_context, cl_bitfield, size_t, cl_uint);
+typedef void (*svm_free_fn)(cl_context, void *);
+typedef cl_int (*svm_map_fn)(cl_command_queue, cl_bool, cl_map_flags, void *, size_t, cl_uint, const cl_event *,
+                             cl_event *);
+typedef cl_int (*svm_unmap_fn)(cl_command_queue, void *, cl_uint, const cl_event *, cl_event *);
+
+static struct {
+    pthread_once_t once;
+    svm_alloc_fn alloc;
+    svm_free_fn free;
+    svm_map_fn map;
+    svm_unmap_fn unmap;
+} svm_api = {PTHREAD_ONCE_INIT, NULL, NULL, NULL, NULL};
+
+static void svm_lookup(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)&clGetPlatformIDs, &info) || !info.dli_fname)
+        return;
+    /* The loader stays loaded for the process: this plugin links it. */
+    void *lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (!lib)
+        return;
+    svm_api.alloc = (svm_alloc_fn)dlsym(lib, "clSVMAlloc");
+    svm_api.free = (svm_free_fn)dlsym(lib, "clSVMFree");
+    svm_api.map = (svm_map_fn)dlsym(lib, "clEnqueueSVMMap");
+    svm_api.unmap = (svm_unmap_fn)dlsym(lib, "clEnqueueSVMUnmap");
+    if (!svm_api.alloc || !svm_api.free || !svm_api.map || !svm_api.unmap)
+        svm_api.alloc = NULL;
+    dlclose(lib);
+}
+
+/* Buffer SVM the device supports, on a 2.0+ platform with a loader that has the entry points. */
+static cl_bitfield usable_svm(const ocl_dev *d)
+{
+    char version[ZC_NAME_MAX];
+    info_text(d->platform, NULL, CL_PLATFORM_VERSION, version, sizeof version);
+    if (opencl_major(version) < 2)
+        return 0;
+    pthread_once(&svm_api.once, svm_lookup);
+    cl_bitfield caps;
+    dev_query(d->device, OCL_DEVICE_SVM_CAPABILITIES, &caps, sizeof caps);
+    return svm_api.alloc ? caps & (OCL_DEVICE_SVM_COARSE_GRAIN_BUFFER | OCL_DEVICE_SVM_FINE_GRAIN_BUFFER) : 0;
 }
 
 /* Context and queue for one device; a failure leaves the device listed as
@@ -310,7 +365,9 @@ static void open_device(int idx)
     if (err != CL_SUCCESS) {
         d->queue = NULL;
         snprintf(d->reason, sizeof d->reason, "clCreateCommandQueue failed: %s (%d)", cl_error_name(err), err);
+        return;
     }
+    d->svm = usable_svm(d);
 }
 
 static zc_status ocl_init(const zc_host_api *h, int *ndev, char *reason, size_t reason_cap)
@@ -497,6 +554,138 @@ static zc_status ocl_read(int idx, void *handle, size_t offset, void *dst, size_
     return ZC_OK;
 }
 
+/* ---- memory kinds ---- */
+
+/* Host memory that CL_MEM_USE_HOST_PTR buffers use in place: page aligned,
+ * which satisfies every device's base address alignment. */
+#define HOST_PTR_ALIGN 4096
+
+static zc_status host_ptr_buffer(int idx, size_t bytes, void **handle, void **addr)
+{
+    void *p = aligned_alloc(HOST_PTR_ALIGN, (bytes + HOST_PTR_ALIGN - 1) / HOST_PTR_ALIGN * HOST_PTR_ALIGN);
+    if (!p)
+        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", idx, __func__, "%zu bytes of host memory", bytes);
+    cl_int err;
+    cl_mem m = clCreateBuffer(devs[idx].context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, p, &err);
+    if (err != CL_SUCCESS) {
+        free(p);
+        return CL_FAIL(err, idx, "clCreateBuffer", "CL_MEM_USE_HOST_PTR over %zu bytes", bytes);
+    }
+    *handle = m;
+    *addr = p;
+    return ZC_OK;
+}
+
+/* SVM, wrapped in a CL_MEM_USE_HOST_PTR buffer (OpenCL 2.0 makes the SVM
+ * allocation its storage) so that kernels take it like any cl_mem. */
+static zc_status svm_buffer(int idx, size_t bytes, void **handle, void **addr)
+{
+    ocl_dev *d = &devs[idx];
+    cl_bitfield flags = CL_MEM_READ_WRITE;
+    if (d->svm & OCL_DEVICE_SVM_FINE_GRAIN_BUFFER)
+        flags |= OCL_MEM_SVM_FINE_GRAIN_BUFFER; /* coherent: maps need no copy or flush */
+    void *p = svm_api.alloc(d->context, flags, bytes, 0);
+    if (!p)
+        return host->set_error(ZC_ERR_DEVICE_OUT_OF_MEMORY, "opencl", idx, __func__,
+                               "clSVMAlloc of %zu bytes returned NULL", bytes);
+    cl_int err;
+    cl_mem m = clCreateBuffer(d->context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, p, &err);
+    if (err != CL_SUCCESS) {
+        svm_api.free(d->context, p);
+        return CL_FAIL(err, idx, "clCreateBuffer", "CL_MEM_USE_HOST_PTR over %zu bytes of SVM", bytes);
+    }
+    *handle = m;
+    *addr = p;
+    return ZC_OK;
+}
+
+static zc_status ocl_alloc_kind(int idx, int kind, size_t bytes, void **handle, void **addr)
+{
+    cl_int err;
+    switch (kind) {
+    case ZC_MEM_HOST:
+        return host_ptr_buffer(idx, bytes, handle, addr);
+    case ZC_MEM_PINNED:
+        *handle = clCreateBuffer(devs[idx].context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &err);
+        if (err != CL_SUCCESS)
+            return CL_FAIL(err, idx, "clCreateBuffer", "CL_MEM_ALLOC_HOST_PTR of %zu bytes", bytes);
+        return ZC_OK;
+    case ZC_MEM_DEVICE:
+        return ocl_alloc(idx, bytes, handle);
+    case ZC_MEM_UNIFIED:
+        /* Without SVM, host memory the device uses in place is the closest. */
+        return devs[idx].svm ? svm_buffer(idx, bytes, handle, addr) : host_ptr_buffer(idx, bytes, handle, addr);
+    default:
+        return host->set_error(ZC_ERR_INVALID_ARGUMENT, "opencl", idx, __func__, "unknown memory kind %d", kind);
+    }
+}
+
+static void ocl_release_kind(int idx, int kind, void *handle, void *addr)
+{
+    cl_mem m = handle;
+    if (kind == ZC_MEM_UNIFIED && devs[idx].svm) {
+        /* The SVM belongs to the buffer's context, which may predate a re-init. */
+        cl_context ctx = devs[idx].context;
+        clGetMemObjectInfo(m, CL_MEM_CONTEXT, sizeof ctx, &ctx, NULL);
+        clRetainContext(ctx);
+        clReleaseMemObject(m);
+        svm_api.free(ctx, addr);
+        clReleaseContext(ctx);
+        return;
+    }
+    clReleaseMemObject(m);
+    if (kind == ZC_MEM_HOST || kind == ZC_MEM_UNIFIED)
+        free(addr);
+}
+
+static zc_status ocl_map(int idx, int kind, void *handle, void *addr, size_t bytes, unsigned flags, void **host_ptr)
+{
+    ocl_dev *d = &devs[idx];
+    cl_map_flags mf = (flags & ZC_MAP_READ ? CL_MAP_READ : 0) | (flags & ZC_MAP_WRITE ? CL_MAP_WRITE : 0);
+    cl_int err;
+    if (kind == ZC_MEM_DEVICE)
+        return host->set_error(ZC_ERR_UNSUPPORTED, "opencl", idx, __func__,
+                               "device memory is not mapped: it is copied explicitly");
+    if (kind == ZC_MEM_UNIFIED && d->svm) {
+        if (d->svm & OCL_DEVICE_SVM_FINE_GRAIN_BUFFER)
+            err = clFinish(d->queue); /* coherent: waiting for the device is enough */
+        else
+            err = svm_api.map(d->queue, CL_TRUE, mf, addr, bytes, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return CL_FAIL(err, idx, "clEnqueueSVMMap", "%zu bytes", bytes);
+        *host_ptr = addr;
+        return ZC_OK;
+    }
+    void *p = clEnqueueMapBuffer(d->queue, (cl_mem)handle, CL_TRUE, mf, 0, bytes, 0, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueMapBuffer", "%zu bytes", bytes);
+    *host_ptr = p;
+    return ZC_OK;
+}
+
+static zc_status ocl_unmap(int idx, int kind, void *handle, void *host_ptr)
+{
+    ocl_dev *d = &devs[idx];
+    cl_int err = CL_SUCCESS;
+    if (kind == ZC_MEM_UNIFIED && d->svm) {
+        if (!(d->svm & OCL_DEVICE_SVM_FINE_GRAIN_BUFFER))
+            err = svm_api.unmap(d->queue, host_ptr, 0, NULL, NULL);
+    } else {
+        err = clEnqueueUnmapMemObject(d->queue, (cl_mem)handle, host_ptr, 0, NULL, NULL);
+    }
+    if (err == CL_SUCCESS)
+        err = clFinish(d->queue);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueUnmapMemObject", "%p", host_ptr);
+    return ZC_OK;
+}
+
+static zc_status ocl_sync(int idx)
+{
+    cl_int err = clFinish(devs[idx].queue);
+    return err == CL_SUCCESS ? ZC_OK : CL_FAIL(err, idx, "clFinish", "sync");
+}
+
 /* ---- programs and kernels ---- */
 
 /* The build log of prog for dev, malloc'd; NULL when there is none. */
@@ -614,33 +803,52 @@ static zc_status add_kernels(int idx, cl_program prog)
     return st;
 }
 
-/* Builds every embedded source for device idx and caches its kernels. The
- * caller holds the device lock. */
-static zc_status build_device(int idx)
+/* Whether source text defines `name`: the whole word followed by '('. */
+static int defines(const char *source, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(source, name); p; p = strstr(p + 1, name)) {
+        int word_start = p == source || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        const char *q = p + n;
+        while (*q == ' ' || *q == '\t' || *q == '\n')
+            q++;
+        if (word_start && *q == '(')
+            return 1;
+    }
+    return 0;
+}
+
+/* Builds, for device idx, the embedded sources that define kernel `name` and
+ * caches their kernels. Sources are built on first use only: PoCL compiles
+ * each one with LLVM, and most processes need few of them. The caller holds
+ * the device lock. */
+static zc_status build_for(int idx, const char *name)
 {
     ocl_dev *d = &devs[idx];
-    int nsrc = 0;
-    while (zc_cl_sources[nsrc])
-        nsrc++;
-    d->programs = calloc(nsrc ? (size_t)nsrc : 1, sizeof *d->programs);
-    if (!d->programs)
-        return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", idx, __func__, "program table");
-    for (int i = 0; i < nsrc; i++) {
+    if (!d->programs) {
+        int nsrc = 0;
+        while (zc_cl_sources[nsrc])
+            nsrc++;
+        d->programs = calloc(nsrc ? (size_t)nsrc : 1, sizeof *d->programs);
+        if (!d->programs)
+            return host->set_error(ZC_ERR_OUT_OF_MEMORY, "opencl", idx, __func__, "program table");
+        d->nprograms = nsrc;
+    }
+    for (int i = 0; i < d->nprograms; i++) {
+        if (d->programs[i] || !defines(zc_cl_sources[i], name))
+            continue;
         char what[ZC_NAME_MAX];
         snprintf(what, sizeof what, "%s.cl", zc_cl_names[i]);
         zc_status st = build_program(d->context, d->device, idx, what, zc_cl_sources[i], BUILD_OPTIONS, NULL, 0,
                                      &d->programs[i]);
-        if (st == ZC_OK) {
-            d->nprograms++;
+        if (st == ZC_OK)
             st = add_kernels(idx, d->programs[i]);
-        }
         if (st != ZC_OK) {
             release_kernels(d); /* the next launch tries again */
             return st;
         }
         host->log(ZC_LOG_DEBUG, "opencl", "device %d: built %s", idx, what);
     }
-    d->built = 1;
     return ZC_OK;
 }
 
@@ -697,17 +905,20 @@ static zc_status set_args(int idx, const ocl_kernel *k, const zc_karg *args, int
 static zc_status run_kernel(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
 {
     ocl_dev *d = &devs[idx];
-    zc_status st = d->built ? ZC_OK : build_device(idx);
-    if (st != ZC_OK)
-        return st;
     const ocl_kernel *k = find_kernel(d, name);
+    if (!k) {
+        zc_status st = build_for(idx, name);
+        if (st != ZC_OK)
+            return st;
+        k = find_kernel(d, name);
+    }
     if (!k)
         return host->set_error(ZC_ERR_NOT_FOUND, "opencl", idx, __func__, "no OpenCL kernel named '%s'", name);
     /* Arguments left over from an earlier launch would otherwise go unnoticed. */
     if ((cl_uint)nargs != k->nargs)
         return host->set_error(ZC_ERR_INVALID_ARGUMENT, "opencl", idx, __func__, "%s takes %u arguments, got %d",
                                name, k->nargs, nargs);
-    st = set_args(idx, k, args, nargs);
+    zc_status st = set_args(idx, k, args, nargs);
     if (st != ZC_OK)
         return st;
     cl_int err = clEnqueueNDRangeKernel(d->queue, k->kernel, 1, NULL, &global, NULL, 0, NULL, NULL);
@@ -822,6 +1033,11 @@ static const zc_backend_ops ocl_ops = {
     .host_ptr = NULL,
     .launch = ocl_launch,
     .compile = ocl_compile,
+    .alloc_kind = ocl_alloc_kind,
+    .release_kind = ocl_release_kind,
+    .map = ocl_map,
+    .unmap = ocl_unmap,
+    .sync = ocl_sync,
 };
 
 __attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &ocl_ops; }
