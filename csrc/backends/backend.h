@@ -45,6 +45,18 @@ typedef struct zc_backend_ops {
     /* Optional (NULL): compile source to a backend binary without a device. */
     zc_status (*compile)(const char *source, const char *arch, void **out, size_t *out_bytes, char *log,
                          size_t log_cap);
+    /* Optional (NULL) memory kinds for csrc/mem; kind is a zc_mem_kind. *handle
+     * is what a zc_devbuf carries to kernels (cl_mem, device pointer); *addr
+     * is the allocation's own address where it has one (SVM, CUDA pointers),
+     * else NULL. */
+    zc_status (*alloc_kind)(int idx, int kind, size_t bytes, void **handle, void **addr);
+    void (*release_kind)(int idx, int kind, void *handle, void *addr);
+    /* Host view once the device's queued work is done; flags are ZC_MAP_READ
+     * and/or ZC_MAP_WRITE. Valid until unmap. */
+    zc_status (*map)(int idx, int kind, void *handle, void *addr, size_t bytes, unsigned flags, void **host);
+    zc_status (*unmap)(int idx, int kind, void *handle, void *host);
+    /* Waits for all work queued on the device. */
+    zc_status (*sync)(int idx);
 } zc_backend_ops;
 
 typedef const zc_backend_ops *(*zc_backend_entry_fn)(void);
