@@ -1,0 +1,289 @@
+/* cpu entries of the market-data kernels, parallel over symbols: indicator
+ * batches (one and several indicators), the two streaming updates, and the
+ * L2 book update. The indicator entries run the per-bar state machines of
+ * kernels/indicators.h, so their results are those of every other backend.
+ *
+ * Each indicator entry is built twice, flattened so the state machines
+ * inline into it: for the baseline ISA, where ZC_FMA is a libm call, and for
+ * AVX2+FMA, where it is one instruction. fma is correctly rounded either way
+ * and nothing else is contracted (ISO C), so both give the same bits. */
+#include "../../../kernels/indicators.h"
+#include "cpu_kernels.h"
+#include "../../md/l2_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FMA_CLONE 1
+#define FLATTEN __attribute__((flatten))
+#define TARGET_FMA __attribute__((flatten, target("avx2,fma")))
+static int have_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#endif
+
+/* Defines entry(args, begin, end) dispatching to impl built for each ISA. */
+#ifdef FMA_CLONE
+#define ZC_MD_ENTRY(entry, impl)                                                                               \
+    static FLATTEN void entry##_base(const zc_karg *a, size_t b, size_t e) { impl(a, b, e); }                  \
+    static TARGET_FMA void entry##_fma(const zc_karg *a, size_t b, size_t e) { impl(a, b, e); }                \
+    void entry(const zc_karg *a, size_t b, size_t e)                                                           \
+    {                                                                                                          \
+        if (have_fma())                                                                                        \
+            entry##_fma(a, b, e);                                                                              \
+        else                                                                                                   \
+            entry##_base(a, b, e);                                                                             \
+    }
+#else
+#define ZC_MD_ENTRY(entry, impl)                                                                               \
+    void entry(const zc_karg *a, size_t b, size_t e) { impl(a, b, e); }
+#endif
+
+/* Symbols interleaved per thread: their recurrences are independent, so the
+ * core overlaps the latency of one symbol's chain with the others'. */
+#define LANES 4
+
+static zc_ind_params params_from(const zc_karg *a)
+{
+    zc_ind_params p;
+    p.kind = (int32_t)a[0].v.u32;
+    p.p[0] = (int32_t)a[1].v.u32;
+    p.p[1] = (int32_t)a[2].v.u32;
+    p.p[2] = (int32_t)a[3].v.u32;
+    p.d[0] = a[4].v.f64;
+    p.d[1] = a[5].v.f64;
+    return p;
+}
+
+/* LANES rows advanced bar by bar in lock step, with the kind dispatched once
+ * so each bar is a direct call of its state machine. A bar with a
+ * non-finite input the indicator reads restarts that lane (the gap rule). */
+#define H(l) in[0][l][t]
+#define L(l) in[1][l][t]
+#define C(l) in[2][l][t]
+#define V(l) in[3][l][t]
+#define FIN(x) zc_ind_finite(x)
+#define HLC(l) (FIN(H(l)) && FIN(L(l)) && FIN(C(l)))
+#define LANE_CASE(KIND, MEMBER, NOUT, COMPLETE, STEP)                                                          \
+    case KIND: {                                                                                               \
+        /* Typed per-lane state lets the compiler keep it in registers. */                                     \
+        __typeof__(((zc_ind_state *)0)->MEMBER) st[LANES], fresh;                                              \
+        zc_ind_init(p, &init);                                                                                 \
+        fresh = init.MEMBER;                                                                                   \
+        for (int l = 0; l < LANES; l++)                                                                        \
+            st[l] = fresh;                                                                                     \
+        for (int64_t t = 0; t < T; t++)                                                                        \
+            _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++) {                                          \
+                double o[3];                                                                                   \
+                int ok = 0;                                                                                    \
+                if (COMPLETE)                                                                                  \
+                    ok = STEP;                                                                                 \
+                else                                                                                           \
+                    st[l] = fresh;                                                                             \
+                for (int q = 0; q < NOUT; q++)                                                                 \
+                    out[q][l][t] = ok ? o[q] : nan;                                                            \
+            }                                                                                                  \
+        break;                                                                                                 \
+    }
+
+static inline void lanes_run(const zc_ind_params *p, const double *const in[4][LANES], int64_t T,
+                             double *const out[3][LANES], double *const ring[LANES])
+{
+    double nan = zc_ind_nan();
+    zc_ind_state init;
+    switch (p->kind) {
+        LANE_CASE(ZC_IND_SMA, sma, 1, FIN(C(l)), zc_sma_step(&st[l], ring[l], C(l), o))
+        LANE_CASE(ZC_IND_EMA, ema, 1, FIN(C(l)), zc_emaind_step(&st[l], C(l), o))
+        LANE_CASE(ZC_IND_WMA, wma, 1, FIN(C(l)), zc_wma_step(&st[l], ring[l], C(l), o))
+        LANE_CASE(ZC_IND_DEMA, ema3, 1, FIN(C(l)), zc_dema_step(&st[l], C(l), o))
+        LANE_CASE(ZC_IND_TEMA, ema3, 1, FIN(C(l)), zc_tema_step(&st[l], C(l), o))
+        LANE_CASE(ZC_IND_RSI, rsi, 1, FIN(C(l)), zc_rsi_step(&st[l], C(l), o))
+        LANE_CASE(ZC_IND_MACD, macd, 3, FIN(C(l)), zc_macd_step(&st[l], C(l), o))
+        LANE_CASE(ZC_IND_BBANDS, var, 3, FIN(C(l)), zc_bbands_step(&st[l], ring[l], C(l), o))
+        LANE_CASE(ZC_IND_ATR, atr, 1, HLC(l), zc_atr_step(&st[l], H(l), L(l), C(l), o))
+        LANE_CASE(ZC_IND_STOCH, stoch, 2, HLC(l), zc_stoch_step(&st[l], ring[l], H(l), L(l), C(l), o))
+        LANE_CASE(ZC_IND_WILLR, stoch, 1, HLC(l), zc_willr_step(&st[l], ring[l], H(l), L(l), C(l), o))
+        LANE_CASE(ZC_IND_CCI, cci, 1, HLC(l), zc_cci_step(&st[l], ring[l], H(l), L(l), C(l), o))
+        LANE_CASE(ZC_IND_ADX, adx, 1, HLC(l), zc_adx_step(&st[l], H(l), L(l), C(l), o))
+        LANE_CASE(ZC_IND_MFI, mfi, 1, HLC(l) && FIN(V(l)), zc_mfi_step(&st[l], ring[l], H(l), L(l), C(l), V(l), o))
+        LANE_CASE(ZC_IND_OBV, obv, 1, FIN(C(l)) && FIN(V(l)), zc_obv_step(&st[l], C(l), V(l), o))
+        LANE_CASE(ZC_IND_VWAP, vwap, 1, HLC(l) && FIN(V(l)),
+                  zc_vwap_step(&st[l], ring[l], H(l), L(l), C(l), V(l), o))
+        LANE_CASE(ZC_IND_STDDEV, var, 1, FIN(C(l)), zc_stddev_step(&st[l], ring[l], C(l), o))
+        LANE_CASE(ZC_IND_ZSCORE, var, 1, FIN(C(l)), zc_zscore_step(&st[l], ring[l], C(l), o))
+    }
+}
+#undef H
+#undef L
+#undef C
+#undef V
+#undef FIN
+#undef HLC
+#undef LANE_CASE
+
+/* args as zc_md_indicators in kernels/opencl/indicators.cl */
+static inline void md_indicators(const zc_karg *args, size_t begin, size_t end)
+{
+    zc_ind_params p = params_from(args);
+    uint64_t sym0 = args[6].v.u64, ntime = args[8].v.u64, ring_len = args[9].v.u64;
+    const double *in[4];
+    double *out[3];
+    for (int i = 0; i < 4; i++)
+        in[i] = zc_cpu_ptr(&args[10 + i]);
+    for (int q = 0; q < 3; q++)
+        out[q] = zc_cpu_ptr(&args[14 + q]);
+    double *ring = zc_cpu_ptr(&args[17]);
+    size_t s = begin;
+    for (; s + LANES <= end; s += LANES) {
+        const double *lin[4][LANES];
+        double *lout[3][LANES];
+        double *lring[LANES];
+        for (int l = 0; l < LANES; l++) {
+            size_t off = (size_t)(sym0 + s + (size_t)l) * ntime;
+            for (int i = 0; i < 4; i++)
+                lin[i][l] = in[i] + off;
+            for (int q = 0; q < 3; q++)
+                lout[q][l] = out[q] + off;
+            lring[l] = ring + (s + (size_t)l) * ring_len;
+        }
+        lanes_run(&p, lin, (int64_t)ntime, lout, lring);
+    }
+    for (; s < end; s++) {
+        size_t off = (size_t)(sym0 + s) * ntime;
+        zc_ind_series(p, in[0] + off, in[1] + off, in[2] + off, in[3] + off, (int64_t)ntime, out[0] + off,
+                      out[1] + off, out[2] + off, ring + s * ring_len);
+    }
+}
+
+ZC_MD_ENTRY(zc_cpu_md_indicators, md_indicators)
+
+/* args: params (count), count, sym0, items, nsym, ntime, ring_per_sym, high,
+ * low, close, volume, out (columns x nsym x ntime), ring. Each group of
+ * LANES rows runs every indicator before moving on, so its rows stay in
+ * cache. */
+static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t end)
+{
+    const zc_ind_params *params = zc_cpu_ptr(&args[0]);
+    uint32_t count = args[1].v.u32;
+    uint64_t sym0 = args[2].v.u64, nsym = args[4].v.u64, ntime = args[5].v.u64, ring_len = args[6].v.u64;
+    const double *in[4];
+    for (int i = 0; i < 4; i++)
+        in[i] = zc_cpu_ptr(&args[7 + i]);
+    double *out = zc_cpu_ptr(&args[11]);
+    double *ring = zc_cpu_ptr(&args[12]);
+    size_t plane = (size_t)(nsym * ntime);
+    for (size_t s = begin; s < end; s += LANES) {
+        int lanes = end - s < LANES ? (int)(end - s) : LANES;
+        size_t col = 0, roff = 0;
+        for (uint32_t j = 0; j < count; j++) {
+            const zc_ind_params *p = &params[j];
+            int nout = zc_ind_outputs(p->kind);
+            const double *lin[4][LANES];
+            double *lout[3][LANES];
+            double *lring[LANES];
+            for (int l = 0; l < lanes; l++) {
+                size_t off = (size_t)(sym0 + s + (size_t)l) * ntime;
+                for (int i = 0; i < 4; i++)
+                    lin[i][l] = in[i] + off;
+                for (int q = 0; q < 3; q++)
+                    lout[q][l] = out + (col + (size_t)(q < nout ? q : 0)) * plane + off;
+                lring[l] = ring + (s + (size_t)l) * ring_len + roff;
+            }
+            if (lanes == LANES)
+                lanes_run(p, lin, (int64_t)ntime, lout, lring);
+            else
+                for (int l = 0; l < lanes; l++)
+                    zc_ind_series(*p, lin[0][l], lin[1][l], lin[2][l], lin[3][l], (int64_t)ntime, lout[0][l],
+                                  lout[1][l], lout[2][l], lring[l]);
+            col += (size_t)nout;
+            roff += (size_t)zc_ind_ring_len(p);
+        }
+    }
+}
+
+ZC_MD_ENTRY(zc_cpu_md_indicators_multi, md_indicators_multi)
+
+/* Streaming state layout (csrc/md/indicators.c): states[sym * nspec + j],
+ * rings at sym * ring_per_sym, indicator j's ring after those of 0..j-1. */
+typedef struct stream_view {
+    zc_ind_state *states;
+    double *rings;
+    const zc_ind_params *params;
+    uint32_t nspec;
+    uint64_t ring_per_sym;
+} stream_view;
+
+static stream_view stream_from(const zc_karg *a)
+{
+    stream_view v = {zc_cpu_ptr(&a[0]), zc_cpu_ptr(&a[1]), zc_cpu_ptr(&a[2]), a[3].v.u32, a[4].v.u64};
+    return v;
+}
+
+/* args: states, rings, params, nspec, ring_per_sym, nsym, nbars, high, low,
+ * close, volume, out (columns x nsym x nbars) */
+static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
+{
+    stream_view sv = stream_from(args);
+    uint64_t nsym = args[5].v.u64, nbars = args[6].v.u64;
+    const double *in[4];
+    for (int i = 0; i < 4; i++)
+        in[i] = zc_cpu_ptr(&args[7 + i]);
+    double *out = zc_cpu_ptr(&args[11]);
+    for (size_t s = begin; s < end; s++) {
+        double *ring = sv.rings + s * sv.ring_per_sym;
+        size_t col = 0;
+        for (uint32_t j = 0; j < sv.nspec; j++) {
+            const zc_ind_params *p = &sv.params[j];
+            zc_ind_state *st = &sv.states[s * sv.nspec + j];
+            uint32_t need = zc_ind_inputs(p->kind);
+            int nout = zc_ind_outputs(p->kind);
+            for (uint64_t t = 0; t < nbars; t++) {
+                size_t i = s * nbars + t;
+                double o[3];
+                zc_ind_bar(p, st, ring, need, in[0][i], in[1][i], in[2][i], in[3][i], o);
+                for (int q = 0; q < nout; q++)
+                    out[((col + (size_t)q) * nsym + s) * nbars + t] = o[q];
+            }
+            col += (size_t)nout;
+            ring += zc_ind_ring_len(p);
+        }
+    }
+}
+
+ZC_MD_ENTRY(zc_cpu_md_stream_bars, md_stream_bars)
+
+/* args: states, rings, params, nspec, ring_per_sym, offsets (nsym + 1),
+ * order (ticks grouped by symbol, in arrival order), high, low, close,
+ * volume, out (n x columns), columns */
+static inline void md_stream_ticks(const zc_karg *args, size_t begin, size_t end)
+{
+    stream_view sv = stream_from(args);
+    const uint64_t *offsets = zc_cpu_ptr(&args[5]);
+    const uint64_t *order = zc_cpu_ptr(&args[6]);
+    const double *in[4];
+    for (int i = 0; i < 4; i++)
+        in[i] = zc_cpu_ptr(&args[7 + i]);
+    double *out = zc_cpu_ptr(&args[11]);
+    uint32_t columns = args[12].v.u32;
+    for (size_t s = begin; s < end; s++) {
+        for (uint64_t k = offsets[s]; k < offsets[s + 1]; k++) {
+            size_t i = (size_t)order[k];
+            double *ring = sv.rings + s * sv.ring_per_sym;
+            double *o_row = out + i * columns;
+            for (uint32_t j = 0; j < sv.nspec; j++) {
+                const zc_ind_params *p = &sv.params[j];
+                double o[3];
+                zc_ind_bar(p, &sv.states[s * sv.nspec + j], ring, zc_ind_inputs(p->kind), in[0][i], in[1][i],
+                           in[2][i], in[3][i], o);
+                int nout = zc_ind_outputs(p->kind);
+                for (int q = 0; q < nout; q++)
+                    *o_row++ = o[q];
+                ring += zc_ind_ring_len(p);
+            }
+        }
+    }
+}
+
+ZC_MD_ENTRY(zc_cpu_md_stream_ticks, md_stream_ticks)
+
+/* args: the zc_l2 book, whose job holds the messages; one item per partition */
+void zc_cpu_md_l2_apply(const zc_karg *args, size_t begin, size_t end)
+{
+    zc_l2_apply_parts(zc_cpu_ptr(&args[0]), begin, end);
+}

@@ -1,0 +1,207 @@
+/* Market-data book arithmetic shared by the L2 processor: sorted price
+ * levels per side, top-of-book quantities and depth metrics. A side is an
+ * array of `cap` levels of 3 doubles (price, size, orders), best first (bids
+ * descending, asks ascending), with n levels in use. */
+#ifndef ZC_MD_KERNEL_H
+#define ZC_MD_KERNEL_H
+
+#include "zc_kernel.h"
+
+#define ZC_L2_BID 0
+#define ZC_L2_ASK 1
+#define ZC_L2_LEVEL 3 /* doubles per level: price, size, orders */
+
+/* Whether price a is strictly better than b on the side. */
+ZC_FN int zc_l2_better(int side, double a, double b) { return side == ZC_L2_BID ? a > b : a < b; }
+
+/* Index of the level at `price`, or -(insertion point) - 1. Levels near the
+ * top are the busiest, so the scan is linear from the best. */
+ZC_FN int64_t zc_l2_find(ZC_GLOBAL const double *lv, int64_t n, int side, double price)
+{
+    int64_t i = 0;
+    while (i < n && zc_l2_better(side, lv[ZC_L2_LEVEL * i], price))
+        i++;
+    if (i < n && lv[ZC_L2_LEVEL * i] == price)
+        return i;
+    return -i - 1;
+}
+
+/* Results of zc_l2_set_level. */
+#define ZC_L2_SET_OK 0
+#define ZC_L2_SET_OVERFLOW 1 /* the side was full: the worst level (or the new one) was dropped */
+
+/* Sets the level at price to (size, orders); size 0 removes it. */
+ZC_FN int zc_l2_set_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int side, double price, double size,
+                          double orders)
+{
+    int64_t i = zc_l2_find(lv, *n, side, price);
+    if (i >= 0) {
+        if (size == 0.0) {
+            for (int64_t j = i; j + 1 < *n; j++)
+                for (int k = 0; k < ZC_L2_LEVEL; k++)
+                    lv[ZC_L2_LEVEL * j + k] = lv[ZC_L2_LEVEL * (j + 1) + k];
+            (*n)--;
+        } else {
+            lv[ZC_L2_LEVEL * i + 1] = size;
+            lv[ZC_L2_LEVEL * i + 2] = orders;
+        }
+        return ZC_L2_SET_OK;
+    }
+    if (size == 0.0)
+        return ZC_L2_SET_OK;
+    i = -i - 1;
+    int result = ZC_L2_SET_OK;
+    if (*n == cap) {
+        result = ZC_L2_SET_OVERFLOW;
+        if (i == cap)
+            return result; /* worse than every kept level */
+        (*n)--;
+    }
+    for (int64_t j = *n; j > i; j--)
+        for (int k = 0; k < ZC_L2_LEVEL; k++)
+            lv[ZC_L2_LEVEL * j + k] = lv[ZC_L2_LEVEL * (j - 1) + k];
+    lv[ZC_L2_LEVEL * i] = price;
+    lv[ZC_L2_LEVEL * i + 1] = size;
+    lv[ZC_L2_LEVEL * i + 2] = orders;
+    (*n)++;
+    return result;
+}
+
+/* Adds dsize (and dorders) to the level at price, creating or removing it;
+ * used for order-by-order sources. */
+ZC_FN int zc_l2_add_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int side, double price, double dsize,
+                          double dorders)
+{
+    int64_t i = zc_l2_find(lv, *n, side, price);
+    double size = dsize, orders = dorders;
+    if (i >= 0) {
+        size += lv[ZC_L2_LEVEL * i + 1];
+        orders += lv[ZC_L2_LEVEL * i + 2];
+    }
+    if (size <= 0.0 || orders <= 0.0)
+        size = 0.0;
+    return zc_l2_set_level(lv, n, cap, side, price, size, orders);
+}
+
+/* Top-of-book quantities of one symbol; NaN where a side is empty. */
+typedef struct zc_l1 {
+    double bid, bid_size, ask, ask_size, mid, spread, microprice, imbalance;
+} zc_l1;
+
+ZC_FN zc_l1 zc_l2_top(ZC_GLOBAL const double *bids, int64_t nb, ZC_GLOBAL const double *asks, int64_t na, double nan)
+{
+    zc_l1 q;
+    q.bid = nb ? bids[0] : nan;
+    q.bid_size = nb ? bids[1] : nan;
+    q.ask = na ? asks[0] : nan;
+    q.ask_size = na ? asks[1] : nan;
+    if (nb && na) {
+        q.mid = (q.bid + q.ask) / 2.0;
+        q.spread = q.ask - q.bid;
+        double total = q.bid_size + q.ask_size;
+        q.microprice = (q.bid * q.ask_size + q.ask * q.bid_size) / total;
+        q.imbalance = (q.bid_size - q.ask_size) / total;
+    } else {
+        q.mid = q.spread = q.microprice = q.imbalance = nan;
+    }
+    return q;
+}
+
+/* Volume-weighted price of taking `qty` from the side (the cost of a market
+ * order through the book); NaN when the side holds less. */
+ZC_FN double zc_l2_vwap_through(ZC_GLOBAL const double *lv, int64_t n, double qty, double nan)
+{
+    double left = qty, notional = 0.0;
+    for (int64_t i = 0; i < n && left > 0.0; i++) {
+        double take = lv[ZC_L2_LEVEL * i + 1] < left ? lv[ZC_L2_LEVEL * i + 1] : left;
+        notional += take * lv[ZC_L2_LEVEL * i];
+        left -= take;
+    }
+    return left > 0.0 || qty <= 0.0 ? nan : notional / qty;
+}
+
+/* Size resting within `bps` basis points of mid on the side. */
+ZC_FN double zc_l2_depth_within(ZC_GLOBAL const double *lv, int64_t n, int side, double mid, double bps)
+{
+    double limit = side == ZC_L2_BID ? mid * (1.0 - bps / 10000.0) : mid * (1.0 + bps / 10000.0);
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double p = lv[ZC_L2_LEVEL * i];
+        if (side == ZC_L2_BID ? p < limit : p > limit)
+            break;
+        total += lv[ZC_L2_LEVEL * i + 1];
+    }
+    return total;
+}
+
+/* Liquidity holes among the top `levels` levels: gaps between consecutive
+ * levels wider than `tick` (empty price ticks inside the book). Returns the
+ * number of holes and writes the widest gap in ticks (0 when none). */
+ZC_FN int64_t zc_l2_holes(ZC_GLOBAL const double *lv, int64_t n, int64_t levels, double tick, double *widest)
+{
+    int64_t holes = 0;
+    double w = 0.0;
+    int64_t m = n < levels ? n : levels;
+    for (int64_t i = 1; i < m; i++) {
+        double gap = fabs(lv[ZC_L2_LEVEL * i] - lv[ZC_L2_LEVEL * (i - 1)]) / tick;
+        /* A gap of one tick is adjacent levels; half a tick absorbs rounding. */
+        if (gap > 1.5) {
+            holes++;
+            if (gap - 1.0 > w)
+                w = gap - 1.0;
+        }
+    }
+    *widest = w;
+    return holes;
+}
+
+/* Size of the top k levels of a side. */
+ZC_FN double zc_l2_size_top(ZC_GLOBAL const double *lv, int64_t n, int64_t k)
+{
+    double total = 0.0;
+    for (int64_t i = 0; i < n && i < k; i++)
+        total += lv[ZC_L2_LEVEL * i + 1];
+    return total;
+}
+
+/* ---- order flow ---------------------------------------------------------- */
+
+/* Order-flow imbalance contribution of one quote update at one level (Cont,
+ * Kukanov & Stoikov 2014, eq. 10):
+ *   e = [Pb >= Pb'] qb - [Pb <= Pb'] qb' - [Pa <= Pa'] qa + [Pa >= Pa'] qa'
+ * where primes are the previous quote. */
+ZC_FN double zc_ofi_step(double pb0, double qb0, double pa0, double qa0, double pb, double qb, double pa, double qa)
+{
+    double e = 0.0;
+    if (pb >= pb0)
+        e += qb;
+    if (pb <= pb0)
+        e -= qb0;
+    if (pa <= pa0)
+        e -= qa;
+    if (pa >= pa0)
+        e += qa0;
+    return e;
+}
+
+/* Trade signs: +1 buyer-initiated, -1 seller-initiated, 0 unknown. */
+ZC_FN int zc_tick_sign(double price, double prev_price, int prev_sign)
+{
+    if (price > prev_price)
+        return 1;
+    if (price < prev_price)
+        return -1;
+    return prev_sign; /* zero tick: the last non-zero tick's sign */
+}
+
+ZC_FN int zc_quote_sign(double price, double bid, double ask)
+{
+    double mid = (bid + ask) / 2.0;
+    if (price > mid)
+        return 1;
+    if (price < mid)
+        return -1;
+    return 0;
+}
+
+#endif

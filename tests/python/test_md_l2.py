@@ -1,0 +1,468 @@
+"""L2 books against a pure-Python reference of the documented rules (sequencing, reordering, gaps and
+resync, crossed books, invalid messages), depth metrics, the matching engine as a source, and trade bars
+against pandas."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import zkclob as zc
+
+md = zc.md
+pd = pytest.importorskip("pandas")
+
+
+class RefBook:
+    """The documented L2 rules, one symbol, written plainly."""
+
+    def __init__(self, window=0, cap=128):
+        self.side = [{}, {}]
+        self.window, self.cap = window, cap
+        self.last = None
+        self.snap = None
+        self.stale = False
+        self.crossed = False
+        self.held = {}
+        self.events = []
+        self.last_ts = None
+
+    def top(self):
+        bids = sorted(self.side[0].items(), reverse=True)
+        asks = sorted(self.side[1].items())
+        return bids, asks
+
+    def set(self, side, price, size, orders, seq, idx):
+        lv = self.side[side]
+        if size == 0:
+            lv.pop(price, None)
+        else:
+            if price not in lv and len(lv) == self.cap:
+                worst = min(lv) if side == 0 else max(lv)
+                self.events.append((idx, "overflow", seq))
+                better = price > worst if side == 0 else price < worst
+                if not better:
+                    return
+                del lv[worst]
+            lv[price] = (size, orders)
+        bids, asks = self.top()
+        crossed = bool(bids and asks and bids[0][0] >= asks[0][0])
+        if crossed != self.crossed:
+            self.crossed = crossed
+            self.events.append((idx, "crossed" if crossed else "uncrossed", seq))
+
+    def msg(self, m, idx):
+        seq, side, action, price, size = int(m["seq"]), int(m["side"]), int(m["action"]), m["price"], m["size"]
+        if side > 1 or action > 1 or not math.isfinite(price) or not math.isfinite(size) or size < 0:
+            self.events.append((idx, "bad", seq))
+            return "dropped"
+        if self.last_ts is not None and m["ts"] < self.last_ts:
+            self.events.append((idx, "ts_backwards", seq))
+        self.last_ts = m["ts"]
+        if action == 1:
+            if not (self.snap == seq and self.last == seq):
+                self.side = [{}, {}]
+                if self.stale:
+                    self.events.append((idx, "resync", seq))
+                self.stale, self.held, self.snap = False, {}, seq
+            self.last = seq
+            self.set(side, price, size, int(m["orders"]), seq, idx)
+            return "applied"
+        if self.stale:
+            return "dropped"
+        if self.last is None or seq == self.last + 1:
+            self.last = seq
+            self.set(side, price, size, int(m["orders"]), seq, idx)
+            while self.last + 1 in self.held:
+                h = self.held.pop(self.last + 1)
+                self.last += 1
+                self.set(int(h["side"]), h["price"], h["size"], int(h["orders"]), self.last, idx)
+                self.events.append((idx, "reordered", self.last))
+            return "applied"
+        if seq <= self.last:
+            self.events.append((idx, "duplicate" if seq == self.last else "out_of_order", seq))
+            return "dropped"
+        if seq - (self.last + 1) <= self.window and len(self.held) < self.window:
+            if seq in self.held:
+                self.events.append((idx, "duplicate", seq))
+                return "dropped"
+            self.held[seq] = m
+            return "held"
+        self.events.append((idx, "gap", seq))
+        self.stale, self.held = True, {}
+        return "dropped"
+
+
+def random_stream(rng, nsym, n, window=0, faults=True):
+    """Interleaved delta streams around a random mid, with duplicates, swaps, gaps and snapshots."""
+    per = []
+    for s in range(nsym):
+        mid = 100.0 + 10 * s
+        msgs, seq = [], 1
+        for _ in range(n):
+            side = int(rng.integers(0, 2))
+            off = int(rng.integers(1, 8))
+            price = mid - off * 0.5 if side == 0 else mid + off * 0.5
+            size = float(rng.integers(0, 5)) * 10
+            msgs.append(dict(symbol=s, seq=seq, side=side, action=0, price=price, size=size,
+                             orders=int(size // 10), ts=seq * 1000))
+            seq += 1
+            if rng.random() < 0.05:
+                mid += float(rng.choice([-0.5, 0.5]))
+        if faults:
+            for _ in range(max(1, n // 40)):
+                i = int(rng.integers(1, len(msgs) - 1))
+                kind = rng.integers(0, 4)
+                if kind == 0:
+                    msgs.insert(i, dict(msgs[i - 1]))                      # duplicate
+                elif kind == 1 and window:
+                    msgs[i], msgs[i + 1] = msgs[i + 1], msgs[i]            # swapped: reordered
+                elif kind == 2:
+                    del msgs[i]                                            # gap
+                    snap_seq = msgs[i]["seq"] + 5
+                    snap = [dict(symbol=s, seq=snap_seq, side=sd, action=1, price=mid + (k + 1) * (0.5 if sd else -0.5),
+                                 size=10.0 * (k + 1), orders=k + 1, ts=msgs[i]["ts"]) for sd in (0, 1) for k in range(3)]
+                    tail = [dict(m, seq=snap_seq + 1 + j) for j, m in enumerate(msgs[i + 3:])]
+                    msgs = msgs[:i + 3] + snap + tail
+                else:
+                    msgs.insert(i, dict(msgs[i - 1], seq=msgs[i - 1]["seq"] - 1))  # late
+        per.append(msgs)
+    # Interleave symbols randomly, keeping each symbol's order.
+    out, idx = [], [0] * nsym
+    while any(idx[s] < len(per[s]) for s in range(nsym)):
+        s = int(rng.choice([s for s in range(nsym) if idx[s] < len(per[s])]))
+        out.append(per[s][idx[s]])
+        idx[s] += 1
+    arr = np.zeros(len(out), md.L2_DTYPE)
+    for k in md.L2_DTYPE.names:
+        arr[k] = [m[k] for m in out]
+    return arr
+
+
+def run_reference(msgs, nsym, window=0, cap=128):
+    books = [RefBook(window, cap) for _ in range(nsym)]
+    quotes = []
+    for i, m in enumerate(msgs):
+        b = books[int(m["symbol"])]
+        status = b.msg(m, i)
+        bids, asks = b.top()
+        quotes.append((status, bids[0] if bids else None, asks[0] if asks else None, b.stale, b.crossed))
+    return books, quotes
+
+
+@pytest.mark.parametrize("window", [0, 1, 4])
+def test_random_streams_match_reference(window):
+    rng = np.random.default_rng(window)
+    nsym = 4
+    msgs = random_stream(rng, nsym, 400, window)
+    book = md.L2Book(nsym, reorder_window=window)
+    q, ev = book.apply(msgs)
+    books, ref = run_reference(msgs, nsym, window)
+    for i, (status, bb, ba, stale, crossed) in enumerate(ref):
+        flags = int(q["flags"][i])
+        assert bool(flags & md.F_APPLIED) == (status == "applied"), i
+        assert bool(flags & md.F_HELD) == (status == "held"), i
+        assert bool(flags & md.F_STALE) == stale and bool(flags & md.F_CROSSED) == crossed, i
+        if bb is None:
+            assert math.isnan(q["bid"][i])
+        else:
+            assert (q["bid"][i], q["bid_size"][i]) == (bb[0], bb[1][0])
+        if ba is None:
+            assert math.isnan(q["ask"][i])
+        else:
+            assert (q["ask"][i], q["ask_size"][i]) == (ba[0], ba[1][0])
+        if bb and ba:
+            bs, as_ = bb[1][0], ba[1][0]
+            assert q["mid"][i] == (bb[0] + ba[0]) / 2 and q["spread"][i] == ba[0] - bb[0]
+            assert q["microprice"][i] == pytest.approx((bb[0] * as_ + ba[0] * bs) / (bs + as_), rel=1e-15)
+            assert q["imbalance"][i] == pytest.approx((bs - as_) / (bs + as_), rel=1e-15)
+    want = sorted((i, k) for b in books for (i, k, _) in b.events)
+    got = sorted((int(e["index"]), md.EVENT_KINDS[int(e["kind"])]) for e in ev)
+    assert got == want
+    for s, b in enumerate(books):
+        bids, asks = book.depth(s)
+        rb, ra = b.top()
+        np.testing.assert_array_equal(bids, [[p, sz, o] for p, (sz, o) in rb])
+        np.testing.assert_array_equal(asks, [[p, sz, o] for p, (sz, o) in ra])
+        c = book.counters(s)
+        kinds = [k for _, k, _ in b.events]
+        assert c["gaps"] == kinds.count("gap") and c["duplicates"] == kinds.count("duplicate")
+        assert c["out_of_order"] == kinds.count("out_of_order") and c["reordered"] == kinds.count("reordered")
+
+
+def test_gap_marks_stale_until_snapshot():
+    m = np.zeros(6, md.L2_DTYPE)
+    m["seq"] = [1, 2, 4, 5, 9, 9]
+    m["side"] = [0, 1, 0, 0, 0, 1]
+    m["action"] = [0, 0, 0, 0, md.SNAPSHOT, md.SNAPSHOT]
+    m["price"] = [99, 101, 98, 97, 100, 102]
+    m["size"] = [1, 1, 1, 1, 5, 6]
+    book = md.L2Book(1)
+    q, ev = book.apply(m)
+    assert [md.EVENT_KINDS[k] for k in ev["kind"]] == ["gap", "resync"]
+    assert ev["expected"][0] == 3
+    assert list(q["flags"] & md.F_STALE) == [0, 0, md.F_STALE, md.F_STALE, 0, 0]
+    assert (q["flags"][3] & md.F_DROPPED) and book.counters(0)["dropped_stale"] == 1
+    bids, asks = book.depth(0)
+    assert bids.tolist() == [[100, 5, 0]] and asks.tolist() == [[102, 6, 0]]
+    more = np.zeros(1, md.L2_DTYPE)
+    more["seq"], more["side"], more["price"], more["size"] = 10, 0, 99.5, 2
+    book.apply(more)
+    assert book.depth(0)[0].tolist() == [[100, 5, 0], [99.5, 2, 0]]
+
+
+def test_crossed_book_is_flagged_not_silently_accepted():
+    m = np.zeros(3, md.L2_DTYPE)
+    m["seq"] = [1, 2, 3]
+    m["side"] = [0, 1, 1]
+    m["price"] = [100, 99.5, 99.5]
+    m["size"] = [1, 1, 0]
+    book = md.L2Book(1)
+    q, ev = book.apply(m)
+    assert [md.EVENT_KINDS[k] for k in ev["kind"]] == ["crossed", "uncrossed"]
+    assert [bool(f & md.F_CROSSED) for f in q["flags"]] == [False, True, False]
+    assert book.counters(0)["crossed"] == 1
+    m2 = m[:2].copy()
+    m2["seq"] = [4, 5]
+    book.apply(m2)
+    assert book.metrics()["flags"][0] == md.F_CROSSED
+
+
+def test_invalid_messages_are_dropped_and_reported():
+    m = np.zeros(4, md.L2_DTYPE)
+    m["seq"] = [1, 2, 3, 4]
+    m["side"] = [0, 2, 0, 0]
+    m["price"] = [100, 100, np.nan, 100]
+    m["size"] = [1, 1, 1, -5]
+    book = md.L2Book(1)
+    q, ev = book.apply(m)
+    assert [md.EVENT_KINDS[k] for k in ev["kind"]] == ["bad", "bad", "bad"]
+    assert book.counters(0)["bad"] == 3 and book.depth(0)[0].tolist() == [[100, 1, 0]]
+    with pytest.raises(zc.InvalidArgumentError):
+        bad = m.copy()
+        bad["symbol"] = 7
+        book.apply(bad)
+    with pytest.raises(zc.InvalidArgumentError):
+        book.apply(np.zeros((2, 2)))
+    with pytest.raises(zc.InvalidArgumentError):
+        book.apply(np.zeros(3, dtype=[("seq", "u8")]))
+
+
+def test_level_overflow_keeps_the_best_levels():
+    m = np.zeros(6, md.L2_DTYPE)
+    m["seq"] = np.arange(1, 7)
+    m["price"] = [100, 99, 98, 97, 101, 96]
+    m["size"] = 1
+    book = md.L2Book(1, levels=4)
+    _, ev = book.apply(m)
+    assert book.depth(0)[0][:, 0].tolist() == [101, 100, 99, 98]
+    assert [md.EVENT_KINDS[k] for k in ev["kind"]] == ["overflow", "overflow"]
+
+
+def test_depth_views_are_live_and_zero_copy():
+    book = md.L2Book(2, levels=8)
+    assert book.levels.shape == (2, 2, 8, 3) and book.counts.shape == (2, 2)
+    base = book.levels
+    while not isinstance(base, zc.Buffer):
+        base = base.base
+    m = np.zeros(1, md.L2_DTYPE)
+    m["symbol"], m["seq"], m["side"], m["price"], m["size"], m["orders"] = 1, 1, 1, 10.5, 3, 2
+    book.apply(m)
+    assert book.counts[1, 1] == 1 and book.levels[1, 1, 0].tolist() == [10.5, 3, 2]
+
+
+def test_metrics_match_reference():
+    rng = np.random.default_rng(4)
+    msgs = random_stream(rng, 3, 300, faults=False)
+    book = md.L2Book(3, tick=0.5)
+    book.apply(msgs)
+    sizes, bands = (15.0, 60.0), (10.0, 30.0)
+    got = book.metrics(levels=4, bands_bps=bands, sizes=sizes)
+    for s in range(3):
+        bids, asks = book.depth(s)
+        bb, ba = bids[0], asks[0]
+        mid = (bb[0] + ba[0]) / 2
+        assert got["mid"][s] == mid and got["spread"][s] == ba[0] - bb[0]
+        for k in range(1, 5):
+            sb, sa = bids[:k, 1].sum(), asks[:k, 1].sum()
+            assert got[f"imbalance_{k}"][s] == pytest.approx((sb - sa) / (sb + sa), rel=1e-15)
+        for b in bands:
+            assert got[f"bid_depth_{b:g}bps"][s] == bids[bids[:, 0] >= mid * (1 - b / 1e4), 1].sum()
+            assert got[f"ask_depth_{b:g}bps"][s] == asks[asks[:, 0] <= mid * (1 + b / 1e4), 1].sum()
+
+        def through(lv, q):
+            left, cost = q, 0.0
+            for p, sz, _ in lv:
+                take = min(sz, left)
+                cost += take * p
+                left -= take
+                if left <= 0:
+                    return cost / q
+            return np.nan
+
+        for q in sizes:
+            np.testing.assert_allclose(got[f"buy_vwap_{q:g}"][s], through(asks, q), rtol=1e-15)
+            np.testing.assert_allclose(got[f"sell_vwap_{q:g}"][s], through(bids, q), rtol=1e-15)
+            np.testing.assert_allclose(got[f"buy_cost_bps_{q:g}"][s], (through(asks, q) - mid) / mid * 1e4,
+                                       rtol=1e-12)
+        for name, lv in (("bid", bids), ("ask", asks)):
+            gaps = np.abs(np.diff(lv[:4, 0])) / 0.5
+            assert got[f"{name}_holes"][s] == (gaps > 1.5).sum()
+            assert got[f"{name}_widest_gap"][s] == max([g - 1 for g in gaps if g > 1.5], default=0.0)
+
+
+def test_per_interval_metrics():
+    rng = np.random.default_rng(6)
+    msgs = random_stream(rng, 2, 200, faults=False)
+    msgs = msgs[np.argsort(msgs["ts"], kind="stable")]
+    ends, table, events = md.L2Book(2).process(msgs, 50_000, levels=2)
+    assert len(ends) == len(np.unique(msgs["ts"] // 50_000)) and table["mid"].shape == (len(ends), 2)
+    check = md.L2Book(2)
+    check.apply(msgs[msgs["ts"] < ends[2]])
+    np.testing.assert_array_equal(table["imbalance_2"][2], check.metrics(levels=2)["imbalance_2"])
+    with pytest.raises(zc.InvalidArgumentError):
+        md.L2Book(2).process(msgs[::-1], 50_000)
+
+
+def test_engine_events_give_the_engine_depth():
+    rng = np.random.default_rng(12)
+    eng = zc.Engine(symbols=3, capacity=512)
+    book = md.L2Book(3)
+    oid = 1
+    live = {s: [] for s in range(3)}
+    for batch in range(6):
+        o = np.zeros(150, zc.ORDER_DTYPE)
+        for i in range(150):
+            s = int(rng.integers(0, 3))
+            kind = rng.random()
+            if kind < 0.2 and live[s]:
+                victim = live[s].pop(int(rng.integers(0, len(live[s]))))
+                o[i] = (victim[0], victim[1], s, 0, 2, 0, 0, 0, 0, batch * 1000 + i)
+                continue
+            side = int(rng.integers(0, 2))
+            price = 1000 + int(rng.integers(-6, 7)) * 2 + (3 if side else -3)
+            tif = 1 if kind > 0.9 else 0
+            o[i] = (oid, int(rng.integers(1, 20)), s, side, 0, tif, 0, price, int(rng.integers(1, 20)),
+                    batch * 1000 + i)
+            live[s].append((oid, o[i]["trader"]))
+            oid += 1
+        ev = eng.submit(o)
+        book.apply_engine(o, ev)
+    for s in range(3):
+        eb, ea = eng.depth(s, levels=1000)
+        bids, asks = book.depth(s)
+        assert bids.tolist() == [[float(p), float(q), float(c)] for p, q, c in eb]
+        assert asks.tolist() == [[float(p), float(q), float(c)] for p, q, c in ea]
+
+
+# ---- trades: bars and rolling ----------------------------------------------------------------------------------
+
+def random_trades(rng, nsym, n, t0=10**12):
+    t = np.zeros(n, md.TRADE_DTYPE)
+    t["symbol"] = rng.integers(0, nsym, n)
+    t["ts"] = t0 + np.sort(rng.integers(0, 10**10, n))
+    t["price"] = 100 + np.cumsum(rng.standard_normal(n)) * 0.1
+    t["size"] = rng.integers(1, 500, n).astype(float)
+    t["side"] = rng.choice([-1, 1], n)
+    return t
+
+
+def test_time_bars_match_pandas():
+    rng = np.random.default_rng(1)
+    t = random_trades(rng, 3, 3000)
+    interval = 10**9
+    b = md.bars(t, "time", interval)
+    df = pd.DataFrame({"sym": t["symbol"], "bucket": t["ts"] // interval, "price": t["price"], "size": t["size"]})
+    df["notional"] = df.price * df["size"]
+    g = df.groupby(["sym", "bucket"], sort=True)
+    ref = g.agg(open=("price", "first"), high=("price", "max"), low=("price", "min"), close=("price", "last"),
+                volume=("size", "sum"), notional=("notional", "sum"), trades=("price", "size")).reset_index()
+    assert len(b) == len(ref)
+    np.testing.assert_array_equal(b["symbol"], ref.sym)
+    np.testing.assert_array_equal(b["t_open"], ref.bucket.to_numpy(np.uint64) * interval)
+    for col in ("open", "high", "low", "close", "trades"):
+        np.testing.assert_array_equal(b[col], ref[col])
+    np.testing.assert_allclose(b["volume"], ref.volume, rtol=1e-12)
+    np.testing.assert_allclose(b["vwap"], ref.notional / ref.volume, rtol=1e-12)
+    assert b["complete"].sum() == len(b) - 3
+
+
+@pytest.mark.parametrize("kind", ["volume", "dollar"])
+def test_volume_and_dollar_bars_match_reference(kind):
+    rng = np.random.default_rng(2)
+    t = random_trades(rng, 2, 2000)
+    threshold = 5000.0 if kind == "volume" else 500_000.0
+    b = md.bars(t, kind, threshold)
+    rows = []
+    for s in range(2):
+        cur = None
+        for x in t[t["symbol"] == s]:
+            if cur is None:
+                cur = dict(open=x["price"], high=x["price"], low=x["price"], volume=0.0, notional=0.0, n=0)
+            cur.update(high=max(cur["high"], x["price"]), low=min(cur["low"], x["price"]), close=x["price"])
+            cur["volume"] += x["size"]
+            cur["notional"] += x["price"] * x["size"]
+            cur["n"] += 1
+            if (cur["volume"] if kind == "volume" else cur["notional"]) >= threshold:
+                rows.append(cur)
+                cur = None
+        if cur is not None:
+            rows.append(cur)
+    assert len(b) == len(rows)
+    for got, want in zip(b, rows):
+        assert (got["open"], got["high"], got["low"], got["close"], got["trades"]) == \
+            (want["open"], want["high"], want["low"], want["close"], want["n"])
+        assert got["volume"] == pytest.approx(want["volume"], rel=1e-12)
+
+
+def test_rolling_volume_and_vwap_match_pandas():
+    rng = np.random.default_rng(3)
+    t = random_trades(rng, 2, 1500)
+    window = 3 * 10**8
+    vol, vw = md.rolling(t, window)
+    for s in range(2):
+        m = t["symbol"] == s
+        df = pd.DataFrame({"size": t["size"][m], "notional": t["price"][m] * t["size"][m]},
+                          index=pd.to_datetime(t["ts"][m].astype(np.int64)))
+        r = df.rolling(pd.Timedelta(window, "ns")).sum()
+        np.testing.assert_allclose(vol[m], r["size"], rtol=1e-12)
+        np.testing.assert_allclose(vw[m], r.notional / r["size"], rtol=1e-12)
+
+
+def test_trades_bad_input_raises():
+    t = random_trades(np.random.default_rng(0), 1, 10)
+    bad = t.copy()
+    bad["ts"][5] = bad["ts"][4] - 1
+    with pytest.raises(zc.InvalidArgumentError, match="backwards"):
+        md.bars(bad, "time", 10**6)
+    bad = t.copy()
+    bad["size"][3] = -1
+    with pytest.raises(zc.InvalidArgumentError, match="negative"):
+        md.rolling(bad, 10)
+    bad = t.copy()
+    bad["price"][2] = np.inf
+    with pytest.raises(zc.InvalidArgumentError):
+        md.bars(bad, "volume", 10)
+    with pytest.raises(zc.InvalidArgumentError):
+        md.bars(t, "weekly", 10)
+    with pytest.raises(zc.InvalidArgumentError):
+        md.bars(t, "volume", 0)
+    with pytest.raises(zc.InvalidArgumentError):
+        md.bars(np.zeros(3), "time", 10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), window=st.integers(0, 3))
+def test_property_l2_matches_reference(seed, window):
+    rng = np.random.default_rng(seed)
+    msgs = random_stream(rng, 2, 60, window)
+    book = md.L2Book(2, reorder_window=window, levels=6)
+    q, ev = book.apply(msgs)
+    books, ref = run_reference(msgs, 2, window, cap=6)
+    for s, b in enumerate(books):
+        bids, asks = book.depth(s)
+        rb, ra = b.top()
+        assert bids[:, 0].tolist() == [p for p, _ in rb] and asks[:, 0].tolist() == [p for p, _ in ra]
+    assert sorted((int(e["index"]), md.EVENT_KINDS[int(e["kind"])]) for e in ev) == \
+        sorted((i, k) for b in books for (i, k, _) in b.events)
