@@ -1,0 +1,1487 @@
+/* The matching engine: ingress sequencing, the journal, matching with the
+ * per-symbol routine of kernels/match.h, views, replay and the state root.
+ * Semantics are in zkclob/book.h.
+ *
+ * Orchestration differs by device, results never do:
+ *   cpu               the batch partitioned by symbol (stable), symbols spread
+ *                     over the engine's thread pool, each writing its own
+ *                     event buffer, events merged back in sequence order;
+ *                     small batches on one thread run in sequence order;
+ *   opencl, cuda      books resident in device buffers; the partitioned batch
+ *                     uploaded, one work item per symbol, event regions
+ *                     compacted on the device, read once and merged. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../core/internal.h"
+#include "../core/threadpool.h"
+#include "../../kernels/match.h"
+#include "book_internal.h"
+#include "zkclob/device.h"
+#include "zkclob/merkle.h"
+
+static_assert(sizeof(zc_order) == 44, "ORDER_DTYPE is 44 packed bytes");
+static_assert(sizeof(zc_event) == 55, "EVENT_DTYPE is 55 packed bytes");
+static_assert(sizeof(zc_depth_level) == 20 && sizeof(zc_book_entry) == 43, "view records are packed");
+static_assert(sizeof(zc_mslot) == 64 && sizeof(zc_mlevel) == 32 && sizeof(zc_mref) == 16 && sizeof(zc_msym) == 80 &&
+                  sizeof(zc_mbucket) == 16 &&
+                  sizeof(zc_morder) == 48 && sizeof(zc_mevent) == 56 && sizeof(zc_mtask) == 56,
+              "kernels/match.h layouts are shared with the devices");
+static_assert(ZC_M_SELL == ZC_SIDE_SELL && ZC_M_MODIFY == ZC_ORDER_MODIFY && ZC_M_POST_ONLY == ZC_TIF_POST_ONLY &&
+                  ZC_M_STP_BOTH == ZC_STP_CANCEL_BOTH && ZC_M_EXPIRE == ZC_EVENT_EXPIRE &&
+                  ZC_M_R_STP == ZC_REASON_STP && ZC_M_R_CAPACITY == ZC_REASON_CAPACITY &&
+                  ZC_M_R_BAD_TYPE == ZC_REASON_BAD_TYPE && ZC_M_AUCTION == ZC_MODE_AUCTION &&
+                  ZC_M_MAX_QTY == ZC_BOOK_MAX_QTY,
+              "kernels/match.h mirrors zkclob/book.h");
+
+#define NO_TASK UINT32_MAX
+#define SEQUENTIAL_MAX 64 /* batches up to this size on one cpu thread skip grouping */
+#define CONFIG_VERSION 1
+#define CONFIG_HEAD 16
+#define CONFIG_PER_SYMBOL 48
+
+enum { B_SLOTS, B_LEVELS, B_SIDES, B_HASH, B_DIRTY, B_SYMS, B_COUNT };
+
+/* A growable array of packed events. */
+typedef struct ev_vec {
+    zc_event *data;
+    size_t n, cap;
+} ev_vec;
+
+/* Where a call's events go: a new array, caller memory, or appended to a
+ * vector (replay). */
+typedef struct ev_sink {
+    zc_array **array;
+    zc_event *buf;
+    size_t cap;
+    ev_vec *vec;
+} ev_sink;
+
+struct zc_engine {
+    pthread_mutex_t lock; /* the ingress lock: one state-changing call at a time */
+    uint32_t nsym, cap, hsize;
+    zc_symbol_config *symcfg;
+    int dev;
+    int on_host; /* cpu: books are host arrays */
+    int prefault;
+    int threads;
+    zc_threadpool *pool;
+    uint64_t k0, k1;
+    uint64_t next_seq, batches;
+    zc_status failed; /* sticky: a device error mid-batch leaves the books unknown */
+    char failed_msg[256];
+
+    /* Books: host arrays (cpu), or device buffers with host copies of the
+     * per-symbol mode and resting count. */
+    void *book[B_COUNT];
+    size_t book_bytes[B_COUNT];
+    void *book_map[B_COUNT]; /* mappings of the host books */
+    size_t book_map_len[B_COUNT];
+    zc_devbuf *dbook[B_COUNT];
+    uint8_t *mode;
+    uint32_t *resting;
+
+    /* Batch staging. */
+    zc_morder *sorted;
+    uint32_t *otask, *evcount;
+    size_t order_cap;
+    zc_mtask *tasks;
+    const zc_mevent **tbase;
+    size_t task_cap;
+    uint32_t *task_of;
+    uint64_t *stamp;
+    uint64_t gen;
+    zc_mevent **sev; /* cpu: per-symbol event buffers, grown as needed */
+    uint64_t *sev_cap;
+    atomic_int grow_failed;
+    uint64_t auction_seq; /* seq of the uncross being run on the cpu */
+
+    /* Device staging, grown as needed. */
+    zc_devbuf *d_orders, *d_tasks, *d_ev, *d_dense, *d_evcount;
+    size_t n_orders, n_tasks, n_ev, n_dense, n_evcount;
+    zc_mevent *dense;
+    size_t dense_cap;
+    void *view[B_COUNT]; /* host copies of one symbol's device book */
+
+    zc_mevent *stage; /* one cpu thread: the batch's events in order */
+    size_t stage_cap, stage_used;
+    void *stage_map;
+    size_t stage_map_len;
+    ev_vec last;
+    zc_journal *journal;
+    zc_merkle_tree *tree;
+};
+
+/* ---- small helpers ---- */
+
+static int reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap && *p)
+        return 1;
+    size_t n = need > 2 * *cap ? need : 2 * *cap;
+    if (n < 16)
+        n = 16;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return 0;
+    *p = q;
+    *cap = n;
+    return 1;
+}
+
+static zc_status fail(zc_engine *e, zc_status st)
+{
+    e->failed = st;
+    snprintf(e->failed_msg, sizeof e->failed_msg, "%s", zc_last_error());
+    return st;
+}
+
+static zc_status check_usable(const zc_engine *e)
+{
+    if (e->failed)
+        return ZC_ERR(ZC_ERR_STATE, "the engine stopped after an error in an earlier call (%s); replay its journal",
+                      e->failed_msg);
+    return ZC_OK;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static zc_mbook host_book(const zc_engine *e, uint32_t s)
+{
+    return zc_mbook_at(e->book[B_SLOTS], e->book[B_LEVELS], e->book[B_SIDES], e->book[B_HASH], e->book[B_DIRTY],
+                       e->book[B_SYMS], e->cap, e->hsize, e->k0, e->k1, s);
+}
+
+static void pack(zc_event *d, const zc_mevent *s)
+{
+    d->seq = s->seq;
+    d->kind = s->kind;
+    d->symbol = s->symbol;
+    d->order_id = s->order_id;
+    d->maker_id = s->maker_id;
+    d->price = s->price;
+    d->qty = s->qty;
+    d->remaining = s->remaining;
+    d->reason = s->reason;
+}
+
+static void decode(zc_morder *m, const zc_order *o, uint64_t seq, uint32_t index)
+{
+    m->id = o->id;
+    m->price = o->price;
+    m->qty = o->qty;
+    m->seq = seq;
+    m->trader = o->trader;
+    m->index = index;
+    m->side = o->side;
+    m->type = o->type;
+    m->tif = o->tif;
+    m->stp = o->stp;
+    m->pad = 0;
+}
+
+static zc_status dev_reserve(zc_engine *e, zc_devbuf **b, size_t *have, size_t need)
+{
+    if (*b && need <= *have)
+        return ZC_OK;
+    size_t n = need > 2 * *have ? need : 2 * *have;
+    if (n < 4096)
+        n = 4096;
+    zc_buf_free(*b);
+    *b = NULL;
+    *have = 0;
+    ZC_CHECK(zc_buf_alloc(e->dev, n, b));
+    *have = n;
+    return ZC_OK;
+}
+
+/* ---- configuration ---- */
+
+static zc_status resolve_symbol(const zc_symbol_config *in, uint32_t s, zc_symbol_config *out)
+{
+    *out = *in;
+    if (out->tick_size == 0)
+        out->tick_size = 1;
+    if (out->lot_size == 0)
+        out->lot_size = 1;
+    if (out->min_price == 0 && out->max_price == 0) {
+        out->min_price = 1;
+        out->max_price = ZC_BOOK_MAX_PRICE;
+    }
+    if (out->tick_size < 0 || out->lot_size < 0)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbol %u: tick and lot sizes must be positive", s);
+    if (out->min_price < -ZC_BOOK_MAX_PRICE || out->max_price > ZC_BOOK_MAX_PRICE || out->min_price > out->max_price)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbol %u: price band [%lld, %lld] must be ordered within +-2^62", s,
+                      (long long)out->min_price, (long long)out->max_price);
+    if (out->ref_price < -ZC_BOOK_MAX_PRICE || out->ref_price > ZC_BOOK_MAX_PRICE)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbol %u: reference price must be within +-2^62", s);
+    if (out->mode > ZC_MODE_AUCTION)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbol %u: unknown mode %u", s, out->mode);
+    return ZC_OK;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put_i64(uint8_t *p, int64_t v) { memcpy(p, &v, 8); }
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static int64_t get_i64(const uint8_t *p)
+{
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* The journal header's config: version, symbols, capacity, 0, then per
+ * symbol tick, lot, min, max, ref (int64) and mode, 0 (uint32). */
+static uint8_t *config_encode(const zc_engine *e, size_t *len)
+{
+    *len = CONFIG_HEAD + (size_t)e->nsym * CONFIG_PER_SYMBOL;
+    uint8_t *b = calloc(1, *len);
+    if (!b)
+        return NULL;
+    put_u32(b, CONFIG_VERSION);
+    put_u32(b + 4, e->nsym);
+    put_u32(b + 8, e->cap);
+    for (uint32_t s = 0; s < e->nsym; s++) {
+        uint8_t *p = b + CONFIG_HEAD + (size_t)s * CONFIG_PER_SYMBOL;
+        const zc_symbol_config *c = &e->symcfg[s];
+        put_i64(p, c->tick_size);
+        put_i64(p + 8, c->lot_size);
+        put_i64(p + 16, c->min_price);
+        put_i64(p + 24, c->max_price);
+        put_i64(p + 32, c->ref_price);
+        put_u32(p + 40, c->mode);
+    }
+    return b;
+}
+
+static zc_status config_decode(const char *path, const uint8_t *b, size_t len, zc_engine_config *cfg,
+                               zc_symbol_config **syms)
+{
+    if (len < CONFIG_HEAD || get_u32(b) != CONFIG_VERSION ||
+        len != CONFIG_HEAD + (size_t)get_u32(b + 4) * CONFIG_PER_SYMBOL)
+        return ZC_ERR(ZC_ERR_IO, "journal %s: unsupported or malformed engine config in the header", path);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->symbols = get_u32(b + 4);
+    cfg->capacity = get_u32(b + 8);
+    *syms = calloc(cfg->symbols ? cfg->symbols : 1, sizeof **syms);
+    if (!*syms)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "symbol configs");
+    for (uint32_t s = 0; s < cfg->symbols; s++) {
+        const uint8_t *p = b + CONFIG_HEAD + (size_t)s * CONFIG_PER_SYMBOL;
+        zc_symbol_config *c = &(*syms)[s];
+        c->tick_size = get_i64(p);
+        c->lot_size = get_i64(p + 8);
+        c->min_price = get_i64(p + 16);
+        c->max_price = get_i64(p + 24);
+        c->ref_price = get_i64(p + 32);
+        c->mode = get_u32(p + 40);
+    }
+    cfg->per_symbol = *syms;
+    return ZC_OK;
+}
+
+/* ---- books ---- */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Zeroed memory for a host book array: an empty book is all zeros, and
+ * untouched pages cost nothing until orders use them. Order ids hash to
+ * random buckets, so the larger arrays ask for 2 MiB pages (one TLB entry
+ * covers what 512 small pages would). */
+static zc_status map_zeroed(size_t bytes, int prefault, void **map, size_t *len, void **data)
+{
+    size_t huge = bytes >= 2 * HUGE_PAGE;
+    *len = (bytes ? bytes : 1) + (huge ? HUGE_PAGE : 0);
+    *map = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*map == MAP_FAILED) {
+        *map = NULL;
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "order book array of %zu bytes", bytes);
+    }
+    uintptr_t p = (uintptr_t)*map;
+    if (huge) {
+        p = (p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+#ifdef MADV_HUGEPAGE
+        madvise((void *)p, bytes, MADV_HUGEPAGE);
+#endif
+    }
+    *data = (void *)p;
+#ifdef MADV_POPULATE_WRITE
+    if (prefault && bytes && madvise((void *)p, bytes, MADV_POPULATE_WRITE) != 0)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "cannot populate %zu bytes of order book", bytes);
+#else
+    if (prefault)
+        memset((void *)p, 0, bytes);
+#endif
+    return ZC_OK;
+}
+
+static zc_status alloc_books(zc_engine *e)
+{
+    size_t slots = (size_t)e->nsym * e->cap, buckets = (size_t)e->nsym * e->hsize;
+    const size_t bytes[B_COUNT] = {
+        slots * sizeof(zc_mslot), slots * sizeof(zc_mlevel), 2 * slots * sizeof(zc_mref),
+        buckets * sizeof(zc_mbucket), slots * sizeof(int32_t), (size_t)e->nsym * sizeof(zc_msym)};
+    zc_msym *syms = calloc(e->nsym, sizeof *syms);
+    if (!syms)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "symbol states");
+    for (uint32_t s = 0; s < e->nsym; s++) {
+        const zc_symbol_config *c = &e->symcfg[s];
+        syms[s].tick = c->tick_size;
+        syms[s].lot = c->lot_size;
+        syms[s].min_price = c->min_price;
+        syms[s].max_price = c->max_price;
+        syms[s].last_price = c->ref_price;
+        syms[s].mode = c->mode;
+        e->mode[s] = (uint8_t)c->mode;
+    }
+    zc_status st = ZC_OK;
+    if (e->on_host) {
+        e->book[B_SYMS] = syms;
+        e->book_bytes[B_SYMS] = bytes[B_SYMS];
+        for (int k = 0; k < B_SYMS; k++) {
+            e->book_bytes[k] = bytes[k];
+            ZC_CHECK(map_zeroed(bytes[k], e->prefault, &e->book_map[k], &e->book_map_len[k], &e->book[k]));
+        }
+        return ZC_OK;
+    }
+    for (int k = 0; k < B_COUNT && st == ZC_OK; k++) {
+        e->book_bytes[k] = bytes[k];
+        st = zc_buf_alloc(e->dev, bytes[k] ? bytes[k] : 1, &e->dbook[k]);
+    }
+    if (st == ZC_OK)
+        st = zc_buf_write(e->dbook[B_SYMS], 0, syms, bytes[B_SYMS]);
+    free(syms);
+    if (st != ZC_OK)
+        return st;
+    zc_karg args[] = {zc_arg_buf(e->dbook[B_SLOTS]), zc_arg_buf(e->dbook[B_LEVELS]), zc_arg_buf(e->dbook[B_SIDES]),
+                      zc_arg_buf(e->dbook[B_HASH]),  zc_arg_buf(e->dbook[B_DIRTY]),  zc_arg_buf(e->dbook[B_SYMS]),
+                      zc_arg_u32(e->cap),            zc_arg_u32(e->hsize),           zc_arg_u32(e->nsym)};
+    return zc_launch(e->dev, "zc_book_init", e->nsym, args, 9);
+}
+
+static zc_karg *book_args(const zc_engine *e, zc_karg *a)
+{
+    for (int k = 0; k < B_COUNT; k++)
+        a[k] = zc_arg_buf(e->dbook[k]);
+    a[B_COUNT] = zc_arg_u32(e->cap);
+    a[B_COUNT + 1] = zc_arg_u32(e->hsize);
+    a[B_COUNT + 2] = zc_arg_u64(e->k0);
+    a[B_COUNT + 3] = zc_arg_u64(e->k1);
+    return a + B_COUNT + 4;
+}
+
+/* A host view of symbol s: the book itself on the cpu, else a copy read from
+ * the device (its hash table is not copied: views never use it). */
+static zc_status view_book(zc_engine *e, uint32_t s, zc_mbook *b)
+{
+    if (e->on_host) {
+        *b = host_book(e, s);
+        return ZC_OK;
+    }
+    const size_t per[B_COUNT] = {[B_SLOTS] = e->cap * sizeof(zc_mslot), [B_LEVELS] = e->cap * sizeof(zc_mlevel),
+                                 [B_SIDES] = 2 * e->cap * sizeof(zc_mref), [B_SYMS] = sizeof(zc_msym)};
+    for (int k = 0; k < B_COUNT; k++) {
+        if (!per[k])
+            continue;
+        if (!e->view[k] && !(e->view[k] = malloc(per[k])))
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "book view");
+        ZC_CHECK(zc_buf_read(e->dbook[k], (size_t)s * per[k], e->view[k], per[k]));
+    }
+    memset(b, 0, sizeof *b);
+    b->slot = e->view[B_SLOTS];
+    b->level = e->view[B_LEVELS];
+    b->bids = e->view[B_SIDES];
+    b->asks = (zc_mref *)e->view[B_SIDES] + e->cap;
+    b->sym = e->view[B_SYMS];
+    b->cap = e->cap;
+    b->symbol = s;
+    return ZC_OK;
+}
+
+/* ---- batches ---- */
+
+/* Staging arrays that share one capacity grow together. */
+static int reserve_orders(zc_engine *e, size_t n)
+{
+    if (n <= e->order_cap && e->sorted)
+        return 1;
+    size_t cap = n > 2 * e->order_cap ? n : 2 * e->order_cap;
+    zc_morder *sorted = realloc(e->sorted, cap * sizeof *sorted);
+    if (sorted)
+        e->sorted = sorted;
+    uint32_t *otask = realloc(e->otask, cap * sizeof *otask);
+    if (otask)
+        e->otask = otask;
+    uint32_t *evcount = realloc(e->evcount, cap * sizeof *evcount);
+    if (evcount)
+        e->evcount = evcount;
+    if (!sorted || !otask || !evcount)
+        return 0;
+    e->order_cap = cap;
+    return 1;
+}
+
+static int reserve_tasks(zc_engine *e, size_t n)
+{
+    if (n <= e->task_cap && e->tasks)
+        return 1;
+    size_t cap = n > 2 * e->task_cap ? n : 2 * e->task_cap;
+    zc_mtask *tasks = realloc(e->tasks, cap * sizeof *tasks);
+    if (tasks)
+        e->tasks = tasks;
+    const zc_mevent **tbase = realloc(e->tbase, cap * sizeof *tbase);
+    if (tbase)
+        e->tbase = tbase;
+    if (!tasks || !tbase)
+        return 0;
+    e->task_cap = cap;
+    return 1;
+}
+
+/* Stable counting sort of the batch by symbol into tasks (one per symbol
+ * present, in order of first appearance) and decoded orders. */
+static zc_status partition(zc_engine *e, const zc_order *orders, size_t n, uint64_t seq0, uint32_t *ntasks)
+{
+    size_t tmax = n < e->nsym ? n : e->nsym;
+    if (!reserve_orders(e, n) || !reserve_tasks(e, tmax))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "batch of %zu orders", n);
+    uint64_t gen = ++e->gen;
+    uint32_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = orders[i].symbol;
+        if (s >= e->nsym) {
+            e->otask[i] = NO_TASK;
+            continue;
+        }
+        if (e->stamp[s] != gen) {
+            e->stamp[s] = gen;
+            e->task_of[s] = nt;
+            memset(&e->tasks[nt], 0, sizeof e->tasks[nt]);
+            e->tasks[nt].symbol = s;
+            nt++;
+        }
+        uint32_t t = e->task_of[s];
+        e->otask[i] = t;
+        e->tasks[t].end++;
+    }
+    uint32_t at = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        uint32_t cnt = e->tasks[t].end;
+        e->tasks[t].begin = at;
+        e->tasks[t].done = at; /* scatter cursor */
+        at += cnt;
+        e->tasks[t].end = at;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = e->otask[i];
+        if (t != NO_TASK)
+            decode(&e->sorted[e->tasks[t].done++], &orders[i], seq0 + i, (uint32_t)i);
+    }
+    for (uint32_t t = 0; t < nt; t++)
+        e->tasks[t].done = 0;
+    *ntasks = nt;
+    return ZC_OK;
+}
+
+static int sev_reserve(zc_engine *e, uint32_t s, uint64_t need)
+{
+    size_t cap = (size_t)e->sev_cap[s];
+    if (!reserve((void **)&e->sev[s], &cap, (size_t)need, sizeof(zc_mevent)))
+        return 0;
+    e->sev_cap[s] = cap;
+    return 1;
+}
+
+/* cpu: tasks [begin, end) with their symbols' own event buffers, grown
+ * between orders when an order's events might not fit. */
+static void cpu_match_range(void *ctx, size_t begin, size_t end)
+{
+    zc_engine *e = ctx;
+    for (size_t t = begin; t < end; t++) {
+        zc_mtask *task = &e->tasks[t];
+        uint32_t s = task->symbol;
+        zc_mbook b = host_book(e, s);
+        uint64_t used = 0;
+        uint32_t pos = task->begin;
+        if (!sev_reserve(e, s, 2 * (uint64_t)(task->end - task->begin) + 16)) {
+            atomic_store(&e->grow_failed, 1);
+            return;
+        }
+        for (;;) {
+            pos = zc_match_run(&b, e->sorted, pos, task->end, e->sev[s], e->sev_cap[s], &used, e->evcount);
+            if (pos == task->end)
+                break;
+            if (!sev_reserve(e, s, used + zc_mbound(&b, &e->sorted[pos]))) {
+                atomic_store(&e->grow_failed, 1);
+                return;
+            }
+        }
+        task->done = pos - task->begin;
+        task->ev_used = used;
+        task->resting = b.sym->count;
+        e->tbase[t] = e->sev[s];
+    }
+}
+
+static void cpu_auction_range(void *ctx, size_t begin, size_t end)
+{
+    zc_engine *e = ctx;
+    for (size_t t = begin; t < end; t++) {
+        zc_mtask *task = &e->tasks[t];
+        uint32_t s = task->symbol;
+        zc_mbook b = host_book(e, s);
+        if (!sev_reserve(e, s, (uint64_t)b.sym->count + 1)) {
+            atomic_store(&e->grow_failed, 1);
+            return;
+        }
+        task->ev_used = zc_auction_uncross(&b, e->auction_seq, e->sev[s]);
+        task->resting = b.sym->count;
+        e->tbase[t] = e->sev[s];
+    }
+}
+
+static zc_status cpu_run(zc_engine *e, uint32_t nt, zc_range_fn fn)
+{
+    atomic_store(&e->grow_failed, 0);
+    if (nt <= 1 || !e->pool)
+        fn(e, 0, nt);
+    else
+        zc_threadpool_parallel_for(e->pool, nt, 1, 0, fn, e);
+    if (atomic_load(&e->grow_failed))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "event buffers");
+    return ZC_OK;
+}
+
+/* Device: one launch over the tasks with event regions large enough for any
+ * outcome (4 per order plus the symbol's resting orders, see kernels/match.h),
+ * then compaction of the used parts and one read. */
+static zc_status dev_run(zc_engine *e, uint32_t nt, size_t n, const char *kernel, uint64_t seq)
+{
+    uint64_t off = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        zc_mtask *task = &e->tasks[t];
+        task->ev_off = off;
+        task->ev_cap = 4 * (uint64_t)(task->end - task->begin) + e->resting[task->symbol] + 4;
+        off += task->ev_cap;
+    }
+    ZC_CHECK(dev_reserve(e, &e->d_tasks, &e->n_tasks, nt * sizeof(zc_mtask)));
+    ZC_CHECK(dev_reserve(e, &e->d_ev, &e->n_ev, off * sizeof(zc_mevent)));
+    ZC_CHECK(zc_buf_write(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
+    zc_karg args[16];
+    zc_karg *a = book_args(e, args);
+    if (n) {
+        ZC_CHECK(dev_reserve(e, &e->d_orders, &e->n_orders, n * sizeof(zc_morder)));
+        ZC_CHECK(dev_reserve(e, &e->d_evcount, &e->n_evcount, n * sizeof(uint32_t)));
+        ZC_CHECK(zc_buf_write(e->d_orders, 0, e->sorted, n * sizeof(zc_morder)));
+        *a++ = zc_arg_buf(e->d_orders);
+    } else {
+        *a++ = zc_arg_u64(seq);
+    }
+    *a++ = zc_arg_buf(e->d_tasks);
+    *a++ = zc_arg_buf(e->d_ev);
+    if (n)
+        *a++ = zc_arg_buf(e->d_evcount);
+    *a++ = zc_arg_u32(nt);
+    ZC_CHECK(zc_launch(e->dev, kernel, nt, args, (int)(a - args)));
+    ZC_CHECK(zc_buf_read(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
+    uint64_t m = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        zc_mtask *task = &e->tasks[t];
+        if (n && task->done != task->end - task->begin)
+            return ZC_ERR(ZC_ERR_INTERNAL, "symbol %u: device event region of %llu was too small", task->symbol,
+                          (unsigned long long)task->ev_cap);
+        task->dst_off = m;
+        m += task->ev_used;
+        e->resting[task->symbol] = task->resting;
+    }
+    if (!reserve((void **)&e->dense, &e->dense_cap, m, sizeof *e->dense))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%llu events", (unsigned long long)m);
+    if (m) {
+        ZC_CHECK(dev_reserve(e, &e->d_dense, &e->n_dense, m * sizeof(zc_mevent)));
+        ZC_CHECK(zc_buf_write(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
+        zc_karg c[] = {zc_arg_buf(e->d_tasks), zc_arg_buf(e->d_ev), zc_arg_buf(e->d_dense), zc_arg_u32(nt)};
+        ZC_CHECK(zc_launch(e->dev, "zc_match_compact", nt, c, 4));
+        ZC_CHECK(zc_buf_read(e->d_dense, 0, e->dense, m * sizeof(zc_mevent)));
+    }
+    if (n)
+        ZC_CHECK(zc_buf_read(e->d_evcount, 0, e->evcount, n * sizeof(uint32_t)));
+    for (uint32_t t = 0; t < nt; t++)
+        e->tbase[t] = e->dense + e->tasks[t].dst_off;
+    return ZC_OK;
+}
+
+/* Destination for m events. */
+static zc_status sink_dest(zc_engine *e, ev_sink *sink, size_t m, zc_event **dst)
+{
+    if (sink->array) {
+        size_t shape[1] = {m * sizeof(zc_event)};
+        ZC_CHECK(zc_array_new(ZC_DTYPE_U8, 1, shape, sink->array));
+        *dst = zc_array_data(*sink->array);
+    } else if (sink->vec) {
+        if (!reserve((void **)&sink->vec->data, &sink->vec->cap, sink->vec->n + m, sizeof(zc_event)))
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", sink->vec->n + m);
+        *dst = sink->vec->data + sink->vec->n;
+        sink->vec->n += m;
+    } else if (m <= sink->cap) {
+        *dst = sink->buf;
+    } else {
+        if (!reserve((void **)&e->last.data, &e->last.cap, m, sizeof(zc_event)))
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", m);
+        e->last.n = m;
+        *dst = e->last.data;
+    }
+    return ZC_OK;
+}
+
+/* Caller buffer that was too small: hand over what fits. */
+static zc_status sink_finish(zc_engine *e, ev_sink *sink, size_t m)
+{
+    if (sink->array || sink->vec || m <= sink->cap)
+        return ZC_OK;
+    memcpy(sink->buf, e->last.data, sink->cap * sizeof(zc_event));
+    return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "%zu events do not fit in %zu; the batch was applied (zc_engine_last_events)",
+                  m, sink->cap);
+}
+
+/* Events of orders[0, n) back in sequence order. */
+static zc_status merge(zc_engine *e, const zc_order *orders, size_t n, uint64_t seq0, uint32_t nt, ev_sink *sink,
+                       size_t *m)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += e->otask[i] == NO_TASK ? 1 : e->evcount[i];
+    zc_event *dst;
+    ZC_CHECK(sink_dest(e, sink, total, &dst));
+    for (uint32_t t = 0; t < nt; t++)
+        e->tasks[t].ev_off = 0; /* read cursor */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = e->otask[i];
+        if (t == NO_TASK) {
+            const zc_order *o = &orders[i];
+            zc_mevent r = {seq0 + i, o->id, 0, o->price, o->qty, 0, o->symbol, ZC_REASON_UNKNOWN_SYMBOL,
+                           ZC_EVENT_REJECT, 0};
+            pack(dst++, &r);
+            continue;
+        }
+        const zc_mevent *src = e->tbase[t] + e->tasks[t].ev_off;
+        uint32_t k = e->evcount[i];
+        for (uint32_t j = 0; j < k; j++)
+            pack(dst++, &src[j]);
+        e->tasks[t].ev_off += k;
+    }
+    *m = total;
+    return sink_finish(e, sink, total);
+}
+
+/* Grows the staging buffer to `need` events keeping the first `keep`. It
+ * lives as long as the engine and is mapped like the books: a batch of a
+ * million orders would otherwise take tens of thousands of page faults. */
+static int stage_reserve(zc_engine *e, size_t need, size_t keep)
+{
+    if (need <= e->stage_cap)
+        return 1;
+    size_t cap = need > 2 * e->stage_cap ? need : 2 * e->stage_cap;
+    void *map = NULL, *data = NULL;
+    size_t len = 0;
+    if (map_zeroed(cap * sizeof(zc_mevent), 0, &map, &len, &data) != ZC_OK)
+        return 0;
+    if (keep)
+        memcpy(data, e->stage, keep * sizeof(zc_mevent));
+    if (e->stage_map)
+        munmap(e->stage_map, e->stage_map_len);
+    e->stage_map = map;
+    e->stage_map_len = len;
+    e->stage = data;
+    e->stage_cap = cap;
+    return 1;
+}
+
+/* Small batches on one cpu thread: grouping by symbol pays off when each
+ * book sees many orders in a row (it stays in cache while they run), not for
+ * a handful, so these orders go through the same per-symbol routine in
+ * sequence order, their events straight into the staging buffer. */
+static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, uint64_t seq0)
+{
+    size_t used = 0;
+    if (!stage_reserve(e, 2 * n + 16, 0))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "events of %zu orders", n);
+    for (size_t i = 0; i < n; i++) {
+        if (i + ZC_MATCH_AHEAD < n && orders[i + ZC_MATCH_AHEAD].symbol < e->nsym) {
+            zc_mbook ahead = host_book(e, orders[i + ZC_MATCH_AHEAD].symbol);
+            zc_mprefetch_bucket(&ahead, orders[i + ZC_MATCH_AHEAD].id);
+        }
+        size_t half = i + ZC_MATCH_AHEAD / 2;
+        if (half < n && orders[half].symbol < e->nsym && orders[half].type >= ZC_ORDER_CANCEL) {
+            zc_mbook ahead = host_book(e, orders[half].symbol);
+            zc_mprefetch_slot(&ahead, orders[half].id);
+        }
+        const zc_order *src = &orders[i];
+        zc_morder o;
+        decode(&o, src, seq0 + i, (uint32_t)i);
+        if (!stage_reserve(e, used + 1, used))
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", used + 1);
+        if (src->symbol >= e->nsym) {
+            e->stage[used++] = (zc_mevent){o.seq, o.id, 0, o.price, o.qty, 0, src->symbol, ZC_REASON_UNKNOWN_SYMBOL,
+                                           ZC_EVENT_REJECT, 0};
+            continue;
+        }
+        zc_mbook b = host_book(e, src->symbol);
+        size_t room = e->stage_cap - used;
+        if (room < 3 + (size_t)b.sym->count) {
+            uint64_t need = zc_mbound(&b, &o);
+            if (room < need && !stage_reserve(e, used + (size_t)need, used))
+                return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", used + (size_t)need);
+        }
+        used += zc_match_order(&b, &o, e->stage + used);
+    }
+    e->stage_used = used;
+    return ZC_OK;
+}
+
+/* The staged events, packed into the sink. */
+static zc_status emit_staged(zc_engine *e, ev_sink *sink, size_t *m)
+{
+    zc_event *dst;
+    ZC_CHECK(sink_dest(e, sink, e->stage_used, &dst));
+    for (size_t j = 0; j < e->stage_used; j++)
+        pack(&dst[j], &e->stage[j]);
+    *m = e->stage_used;
+    return sink_finish(e, sink, e->stage_used);
+}
+
+static zc_status submit_locked(zc_engine *e, const zc_order *orders, size_t n, int journal, ev_sink *sink, size_t *m)
+{
+    ZC_CHECK(check_usable(e));
+    if (n >= UINT32_MAX)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "a batch holds fewer than 2^32 orders, got %zu", n);
+    uint64_t seq0 = e->next_seq;
+    if (journal && e->journal) {
+        uint8_t prefix[ZC_JREC_PREFIX] = {ZC_JREC_BATCH};
+        uint64_t count = n;
+        memcpy(prefix + 8, &seq0, 8);
+        memcpy(prefix + 16, &count, 8);
+        ZC_CHECK(zc_journal_append(e->journal, prefix, sizeof prefix, orders, n * sizeof(zc_order)));
+    }
+    /* From here the batch is ingressed: it must be applied whole. */
+    e->next_seq += n;
+    e->batches++;
+    zc_status st;
+    if (e->on_host && !e->pool && n <= SEQUENTIAL_MAX) {
+        st = cpu_sequential(e, orders, n, seq0);
+        if (st == ZC_OK)
+            st = emit_staged(e, sink, m);
+    } else {
+        uint32_t nt = 0;
+        st = partition(e, orders, n, seq0, &nt);
+        if (st == ZC_OK && nt)
+            st = e->on_host ? cpu_run(e, nt, cpu_match_range) : dev_run(e, nt, n, "zc_match_books", 0);
+        if (st == ZC_OK)
+            st = merge(e, orders, n, seq0, nt, sink, m);
+    }
+    if (st != ZC_OK && st != ZC_ERR_OUT_OF_RANGE)
+        return fail(e, st);
+    return st;
+}
+
+static zc_status check_engine(const zc_engine *e)
+{
+    if (!e)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "engine must not be NULL");
+    return ZC_OK;
+}
+
+zc_status zc_engine_submit(zc_engine *e, const zc_order *orders, size_t n, zc_array **events)
+{
+    ZC_CHECK(check_engine(e));
+    if ((!orders && n) || !events)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "orders and events must not be NULL");
+    *events = NULL;
+    ev_sink sink = {.array = events};
+    size_t m;
+    pthread_mutex_lock(&e->lock);
+    zc_status st = submit_locked(e, orders, n, 1, &sink, &m);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_submit_into(zc_engine *e, const zc_order *orders, size_t n, zc_event *events, size_t cap,
+                                size_t *m)
+{
+    ZC_CHECK(check_engine(e));
+    if ((!orders && n) || (!events && cap) || !m)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "orders, events and m must not be NULL");
+    ev_sink sink = {.buf = events, .cap = cap};
+    pthread_mutex_lock(&e->lock);
+    e->last.n = 0;
+    zc_status st = submit_locked(e, orders, n, 1, &sink, m);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_last_events(zc_engine *e, const zc_event **events, size_t *m)
+{
+    ZC_CHECK(check_engine(e));
+    if (!events || !m)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "events and m must not be NULL");
+    pthread_mutex_lock(&e->lock);
+    *events = e->last.data;
+    *m = e->last.n;
+    pthread_mutex_unlock(&e->lock);
+    return ZC_OK;
+}
+
+/* ---- modes and auctions ---- */
+
+static zc_status crossed(zc_engine *e, uint32_t s, int *out)
+{
+    zc_mbook b;
+    if (e->on_host) {
+        b = host_book(e, s);
+    } else {
+        /* Only the state and the two best levels are needed. */
+        zc_msym sym;
+        ZC_CHECK(zc_buf_read(e->dbook[B_SYMS], (size_t)s * sizeof sym, &sym, sizeof sym));
+        *out = 0;
+        if (!sym.nlev[0] || !sym.nlev[1])
+            return ZC_OK;
+        zc_mref bid, ask;
+        size_t base = (size_t)s * 2 * e->cap;
+        ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + sym.nlev[0] - 1) * sizeof bid, &bid, sizeof bid));
+        ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + e->cap + sym.nlev[1] - 1) * sizeof ask, &ask, sizeof ask));
+        *out = bid.price >= ask.price;
+        return ZC_OK;
+    }
+    *out = b.sym->nlev[0] && b.sym->nlev[1] && b.bids[b.sym->nlev[0] - 1].price >= b.asks[b.sym->nlev[1] - 1].price;
+    return ZC_OK;
+}
+
+static zc_status set_mode_locked(zc_engine *e, uint32_t s, uint32_t mode, int journal)
+{
+    ZC_CHECK(check_usable(e));
+    if (s >= e->nsym)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown symbol %u (%u symbols)", s, e->nsym);
+    if (mode > ZC_MODE_AUCTION)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown mode %u", mode);
+    if (e->mode[s] == mode)
+        return ZC_OK;
+    if (mode == ZC_MODE_CONTINUOUS) {
+        int x;
+        ZC_CHECK(crossed(e, s, &x));
+        if (x)
+            return ZC_ERR(ZC_ERR_STATE, "symbol %u: the auction book is crossed; uncross it first", s);
+    }
+    if (journal && e->journal) {
+        uint8_t rec[ZC_JREC_PREFIX + 8] = {ZC_JREC_MODE};
+        uint64_t count = 1;
+        memcpy(rec + 8, &e->next_seq, 8);
+        memcpy(rec + 16, &count, 8);
+        put_u32(rec + 24, s);
+        put_u32(rec + 28, mode);
+        ZC_CHECK(zc_journal_append(e->journal, rec, sizeof rec, NULL, 0));
+    }
+    e->batches++;
+    e->mode[s] = (uint8_t)mode;
+    if (e->on_host) {
+        ((zc_msym *)e->book[B_SYMS])[s].mode = mode;
+        return ZC_OK;
+    }
+    zc_status st = zc_buf_write(e->dbook[B_SYMS], (size_t)s * sizeof(zc_msym) + offsetof(zc_msym, mode), &mode, 4);
+    return st == ZC_OK ? ZC_OK : fail(e, st);
+}
+
+zc_status zc_engine_set_mode(zc_engine *e, uint32_t symbol, zc_book_mode mode)
+{
+    ZC_CHECK(check_engine(e));
+    pthread_mutex_lock(&e->lock);
+    zc_status st = set_mode_locked(e, symbol, (uint32_t)mode, 1);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_get_mode(zc_engine *e, uint32_t symbol, zc_book_mode *mode)
+{
+    ZC_CHECK(check_engine(e));
+    if (!mode || symbol >= e->nsym)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown symbol %u (%u symbols)", symbol, e->nsym);
+    pthread_mutex_lock(&e->lock);
+    *mode = (zc_book_mode)e->mode[symbol];
+    pthread_mutex_unlock(&e->lock);
+    return ZC_OK;
+}
+
+static zc_status uncross_locked(zc_engine *e, const uint32_t *symbols, size_t k, int journal, ev_sink *sink,
+                                size_t *m)
+{
+    ZC_CHECK(check_usable(e));
+    if (k > e->nsym)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "%zu symbols listed, the engine has %u", k, e->nsym);
+    if (!reserve_tasks(e, k))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu auctions", k);
+    uint64_t gen = ++e->gen;
+    for (size_t t = 0; t < k; t++) {
+        uint32_t s = symbols[t];
+        if (s >= e->nsym)
+            return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown symbol %u (%u symbols)", s, e->nsym);
+        if (e->stamp[s] == gen)
+            return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbol %u is listed twice", s);
+        if (e->mode[s] != ZC_MODE_AUCTION)
+            return ZC_ERR(ZC_ERR_STATE, "symbol %u is not in auction mode", s);
+        e->stamp[s] = gen;
+        memset(&e->tasks[t], 0, sizeof e->tasks[t]);
+        e->tasks[t].symbol = s;
+    }
+    if (k == 0) {
+        zc_event *none;
+        *m = 0;
+        return sink_dest(e, sink, 0, &none);
+    }
+    uint64_t seq = e->next_seq;
+    if (journal && e->journal) {
+        uint8_t prefix[ZC_JREC_PREFIX] = {ZC_JREC_UNCROSS};
+        uint64_t count = k;
+        memcpy(prefix + 8, &seq, 8);
+        memcpy(prefix + 16, &count, 8);
+        ZC_CHECK(zc_journal_append(e->journal, prefix, sizeof prefix, symbols, k * sizeof(uint32_t)));
+    }
+    e->next_seq++;
+    e->batches++;
+    zc_status st;
+    if (e->on_host) {
+        e->auction_seq = seq;
+        st = cpu_run(e, (uint32_t)k, cpu_auction_range);
+    } else {
+        st = dev_run(e, (uint32_t)k, 0, "zc_auction_books", seq);
+    }
+    zc_event *dst = NULL;
+    size_t total = 0;
+    for (size_t t = 0; st == ZC_OK && t < k; t++)
+        total += e->tasks[t].ev_used;
+    if (st == ZC_OK)
+        st = sink_dest(e, sink, total, &dst);
+    for (size_t t = 0; st == ZC_OK && t < k; t++)
+        for (uint64_t j = 0; j < e->tasks[t].ev_used; j++)
+            pack(dst++, &e->tbase[t][j]);
+    if (st == ZC_OK) {
+        *m = total;
+        st = sink_finish(e, sink, total);
+    }
+    if (st != ZC_OK && st != ZC_ERR_OUT_OF_RANGE)
+        return fail(e, st);
+    return st;
+}
+
+zc_status zc_engine_uncross(zc_engine *e, const uint32_t *symbols, size_t k, zc_array **events)
+{
+    ZC_CHECK(check_engine(e));
+    if ((!symbols && k) || !events)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "symbols and events must not be NULL");
+    *events = NULL;
+    ev_sink sink = {.array = events};
+    size_t m;
+    pthread_mutex_lock(&e->lock);
+    zc_status st = uncross_locked(e, symbols, k, 1, &sink, &m);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+/* ---- views ---- */
+
+static zc_status view_array(size_t count, size_t elem, zc_array **out, void **data)
+{
+    size_t shape[1] = {count * elem};
+    ZC_CHECK(zc_array_new(ZC_DTYPE_U8, 1, shape, out));
+    *data = zc_array_data(*out);
+    return ZC_OK;
+}
+
+static zc_status depth_side(const zc_mbook *b, uint32_t side, size_t levels, zc_array **out)
+{
+    uint32_t n = b->sym->nlev[side];
+    size_t k = levels < n ? levels : n;
+    zc_depth_level *d;
+    ZC_CHECK(view_array(k, sizeof *d, out, (void **)&d));
+    const zc_mref *a = side == ZC_SIDE_BUY ? b->bids : b->asks;
+    for (size_t i = 0; i < k; i++) {
+        const zc_mlevel *l = &b->level[a[n - 1 - i].level];
+        d[i].price = l->price;
+        d[i].qty = l->qty;
+        d[i].count = l->count;
+    }
+    return ZC_OK;
+}
+
+zc_status zc_engine_depth(zc_engine *e, uint32_t symbol, size_t levels, zc_array **bids, zc_array **asks)
+{
+    ZC_CHECK(check_engine(e));
+    if (!bids || !asks)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "bids and asks must not be NULL");
+    if (symbol >= e->nsym)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown symbol %u (%u symbols)", symbol, e->nsym);
+    *bids = *asks = NULL;
+    pthread_mutex_lock(&e->lock);
+    zc_mbook b;
+    zc_status st = view_book(e, symbol, &b);
+    if (st == ZC_OK)
+        st = depth_side(&b, ZC_SIDE_BUY, levels, bids);
+    if (st == ZC_OK)
+        st = depth_side(&b, ZC_SIDE_SELL, levels, asks);
+    pthread_mutex_unlock(&e->lock);
+    if (st != ZC_OK) {
+        zc_array_release(*bids);
+        *bids = NULL;
+    }
+    return st;
+}
+
+zc_status zc_engine_book(zc_engine *e, uint32_t symbol, zc_array **entries)
+{
+    ZC_CHECK(check_engine(e));
+    if (!entries)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "entries must not be NULL");
+    if (symbol >= e->nsym)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "unknown symbol %u (%u symbols)", symbol, e->nsym);
+    *entries = NULL;
+    pthread_mutex_lock(&e->lock);
+    zc_mbook b;
+    zc_book_entry *d;
+    zc_status st = view_book(e, symbol, &b);
+    if (st == ZC_OK)
+        st = view_array(b.sym->count, sizeof *d, entries, (void **)&d);
+    for (uint32_t side = 0; st == ZC_OK && side < 2; side++) {
+        const zc_mref *a = side == ZC_SIDE_BUY ? b.bids : b.asks;
+        for (uint32_t k = b.sym->nlev[side]; k > 0; k--) {
+            for (int32_t s = b.level[a[k - 1].level].head; s >= 0; s = b.slot[s].next) {
+                const zc_mslot *o = &b.slot[s];
+                d->id = o->id;
+                d->trader = o->trader;
+                d->slot = (uint32_t)s;
+                d->side = o->side;
+                d->tif = o->tif;
+                d->stp = o->stp;
+                d->price = o->price;
+                d->qty = o->qty;
+                d->seq = o->seq;
+                d++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_sync(zc_engine *e)
+{
+    ZC_CHECK(check_engine(e));
+    /* Launches complete before each call returns, so taking the ingress lock
+     * is enough to order views after every earlier call. */
+    pthread_mutex_lock(&e->lock);
+    zc_status st = check_usable(e);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_info_get(zc_engine *e, zc_engine_info *out)
+{
+    ZC_CHECK(check_engine(e));
+    if (!out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    pthread_mutex_lock(&e->lock);
+    out->symbols = e->nsym;
+    out->capacity = e->cap;
+    out->device = e->dev;
+    out->threads = e->threads;
+    out->next_seq = e->next_seq;
+    out->batches = e->batches;
+    out->resting = 0;
+    for (uint32_t s = 0; s < e->nsym; s++)
+        out->resting += e->on_host ? ((const zc_msym *)e->book[B_SYMS])[s].count : e->resting[s];
+    pthread_mutex_unlock(&e->lock);
+    return ZC_OK;
+}
+
+/* ---- state root ---- */
+
+static void leaf_row(const zc_mslot *o, uint32_t symbol, uint32_t *row)
+{
+    memset(row, 0, ZC_BOOK_LEAF_ELEMS * sizeof *row);
+    if (o->qty == 0)
+        return;
+    const uint64_t wide[4] = {(uint64_t)o->price, (uint64_t)o->qty, o->id, o->seq};
+    row[0] = 1;
+    row[1] = o->side;
+    row[2] = o->tif | (uint32_t)o->stp << 8;
+    row[3] = symbol & 0xFFFF;
+    row[4] = symbol >> 16;
+    row[5] = o->trader & 0xFFFF;
+    row[6] = o->trader >> 16;
+    for (int w = 0; w < 4; w++)
+        for (int k = 0; k < 4; k++)
+            row[7 + 4 * w + k] = (uint32_t)(wide[w] >> (16 * k)) & 0xFFFF;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Host arrays of the slots, dirty lists and states: the books themselves on
+ * the cpu, copies read from the device otherwise (written back after). */
+static zc_status root_arrays(zc_engine *e, void **arr)
+{
+    const int kinds[3] = {B_SLOTS, B_DIRTY, B_SYMS};
+    for (int i = 0; i < 3; i++) {
+        int k = kinds[i];
+        if (e->on_host) {
+            arr[k] = e->book[k];
+            continue;
+        }
+        arr[k] = malloc(e->book_bytes[k] ? e->book_bytes[k] : 1);
+        if (!arr[k])
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "state root staging");
+        ZC_CHECK(zc_buf_read(e->dbook[k], 0, arr[k], e->book_bytes[k]));
+    }
+    return ZC_OK;
+}
+
+static zc_status update_root(zc_engine *e, void **arr)
+{
+    zc_mslot *slots = arr[B_SLOTS];
+    int32_t *dirty = arr[B_DIRTY];
+    zc_msym *syms = arr[B_SYMS];
+    uint64_t leaves = (uint64_t)e->nsym * e->cap;
+    int dev = e->dev;
+    if (!e->tree) {
+        /* calloc: rows of empty slots stay unmapped zero pages. */
+        uint32_t *rows = calloc((size_t)leaves, ZC_BOOK_LEAF_ELEMS * sizeof *rows);
+        if (!rows)
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%llu state-root leaves", (unsigned long long)leaves);
+        for (uint64_t i = 0; i < leaves; i++)
+            if (slots[i].qty)
+                leaf_row(&slots[i], (uint32_t)(i / e->cap), rows + i * ZC_BOOK_LEAF_ELEMS);
+        zc_status st = zc_merkle_build_rows(&dev, ZC_POSEIDON2_BABYBEAR_16, rows, (size_t)leaves,
+                                            ZC_BOOK_LEAF_ELEMS, &e->tree);
+        free(rows);
+        ZC_CHECK(st);
+        for (uint64_t i = 0; i < leaves; i++)
+            slots[i].dirty = 0;
+        for (uint32_t s = 0; s < e->nsym; s++)
+            syms[s].ndirty = 0;
+        return ZC_OK;
+    }
+    size_t k = 0;
+    for (uint32_t s = 0; s < e->nsym; s++)
+        k += syms[s].ndirty;
+    if (k == 0)
+        return ZC_OK;
+    uint64_t *idx = malloc(k * sizeof *idx);
+    uint32_t *rows = malloc(k * ZC_BOOK_LEAF_ELEMS * sizeof *rows);
+    if (!idx || !rows) {
+        free(idx);
+        free(rows);
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu changed state-root leaves", k);
+    }
+    size_t j = 0;
+    for (uint32_t s = 0; s < e->nsym; s++) {
+        int32_t *list = dirty + (size_t)s * e->cap;
+        /* Leaves must be given in increasing order. */
+        qsort(list, syms[s].ndirty, sizeof *list, cmp_i32);
+        for (uint32_t d = 0; d < syms[s].ndirty; d++, j++) {
+            uint64_t leaf = (uint64_t)s * e->cap + (uint32_t)list[d];
+            zc_mslot *o = &slots[leaf];
+            o->dirty = 0;
+            idx[j] = leaf;
+            leaf_row(o, s, rows + j * ZC_BOOK_LEAF_ELEMS);
+        }
+        syms[s].ndirty = 0;
+    }
+    zc_status st = zc_merkle_update_rows(&dev, e->tree, idx, k, rows);
+    free(idx);
+    free(rows);
+    return st;
+}
+
+zc_status zc_engine_state_root(zc_engine *e, uint8_t root[32])
+{
+    ZC_CHECK(check_engine(e));
+    if (!root)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "root must not be NULL");
+    pthread_mutex_lock(&e->lock);
+    void *arr[B_COUNT] = {0};
+    zc_status st = check_usable(e);
+    if (st == ZC_OK)
+        st = root_arrays(e, arr);
+    if (st == ZC_OK)
+        st = update_root(e, arr);
+    if (st == ZC_OK && !e->on_host) {
+        /* Cleared dirty marks go back to the device. */
+        st = zc_buf_write(e->dbook[B_SLOTS], 0, arr[B_SLOTS], e->book_bytes[B_SLOTS]);
+        if (st == ZC_OK)
+            st = zc_buf_write(e->dbook[B_SYMS], 0, arr[B_SYMS], e->book_bytes[B_SYMS]);
+        if (st != ZC_OK)
+            fail(e, st);
+    }
+    if (st == ZC_OK)
+        zc_merkle_root(e->tree, root);
+    if (!e->on_host)
+        for (int k = 0; k < B_COUNT; k++)
+            free(arr[k]);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+/* ---- lifetime ---- */
+
+void zc_engine_destroy(zc_engine *e)
+{
+    if (!e)
+        return;
+    zc_journal_close(e->journal);
+    zc_merkle_free(e->tree);
+    zc_threadpool_destroy(e->pool);
+    for (int k = 0; k < B_COUNT; k++) {
+        if (e->book_map[k])
+            munmap(e->book_map[k], e->book_map_len[k]);
+        else if (e->on_host)
+            free(e->book[k]);
+        zc_buf_free(e->dbook[k]);
+        free(e->view[k]);
+    }
+    if (e->sev)
+        for (uint32_t s = 0; s < e->nsym; s++)
+            free(e->sev[s]);
+    zc_buf_free(e->d_orders);
+    zc_buf_free(e->d_tasks);
+    zc_buf_free(e->d_ev);
+    zc_buf_free(e->d_dense);
+    zc_buf_free(e->d_evcount);
+    free(e->sev);
+    free(e->sev_cap);
+    free(e->dense);
+    free(e->sorted);
+    free(e->otask);
+    free(e->evcount);
+    free(e->tasks);
+    free(e->tbase);
+    free(e->task_of);
+    free(e->stamp);
+    free(e->mode);
+    free(e->resting);
+    free(e->symcfg);
+    free(e->last.data);
+    if (e->stage_map)
+        munmap(e->stage_map, e->stage_map_len);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+/* An engine from a config, without journal. */
+static zc_status create_bare(const zc_engine_config *cfg, zc_engine **out)
+{
+    if (!cfg || !out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "config and out must not be NULL");
+    if (cfg->symbols == 0 || cfg->capacity == 0 || cfg->capacity > ZC_BOOK_MAX_CAPACITY)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "need symbols >= 1 and capacity in [1, %u], got %u and %u",
+                      ZC_BOOK_MAX_CAPACITY, cfg->symbols, cfg->capacity);
+    if (cfg->threads < 0)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "threads must be >= 0, got %d", cfg->threads);
+    int dev;
+    ZC_CHECK(zc_device_find(cfg->device ? cfg->device : "auto", &dev));
+    zc_device_info info;
+    ZC_CHECK(zc_device_info_get(dev, &info));
+    if (!info.available)
+        return ZC_ERR(ZC_ERR_BACKEND_UNAVAILABLE, "device %d (%s) is unavailable: %s", dev, info.name, info.reason);
+    zc_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "engine");
+    pthread_mutex_init(&e->lock, NULL);
+    e->nsym = cfg->symbols;
+    e->cap = cfg->capacity;
+    e->hsize = 1;
+    while (e->hsize < 2 * e->cap)
+        e->hsize <<= 1;
+    e->dev = dev;
+    e->on_host = info.backend == ZC_BACKEND_CPU;
+    e->prefault = cfg->prefault;
+    e->next_seq = 1;
+    uint64_t seed = cfg->hash_seed;
+    if (seed == 0 && getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e;
+    e->k0 = splitmix(&seed);
+    e->k1 = splitmix(&seed);
+    zc_status st = ZC_OK;
+    e->symcfg = calloc(e->nsym, sizeof *e->symcfg);
+    e->mode = calloc(e->nsym, 1);
+    e->resting = calloc(e->nsym, sizeof *e->resting);
+    e->task_of = calloc(e->nsym, sizeof *e->task_of);
+    e->stamp = calloc(e->nsym, sizeof *e->stamp);
+    if (e->on_host) {
+        e->sev = calloc(e->nsym, sizeof *e->sev);
+        e->sev_cap = calloc(e->nsym, sizeof *e->sev_cap);
+    }
+    if (!e->symcfg || !e->mode || !e->resting || !e->task_of || !e->stamp || (e->on_host && (!e->sev || !e->sev_cap)))
+        st = ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "engine of %u symbols", e->nsym);
+    for (uint32_t s = 0; st == ZC_OK && s < e->nsym; s++)
+        st = resolve_symbol(cfg->per_symbol ? &cfg->per_symbol[s] : &cfg->defaults, s, &e->symcfg[s]);
+    e->threads = 1;
+    if (st == ZC_OK && e->on_host) {
+        e->threads = cfg->threads ? cfg->threads : (int)(info.threads ? info.threads : 1);
+        if (e->threads > 1)
+            st = zc_threadpool_create(e->threads, &e->pool);
+    }
+    if (st == ZC_OK)
+        st = alloc_books(e);
+    if (st != ZC_OK) {
+        zc_engine_destroy(e);
+        return st;
+    }
+    *out = e;
+    return ZC_OK;
+}
+
+typedef struct replay_ctx {
+    zc_engine *e;
+    ev_vec *vec;
+} replay_ctx;
+
+/* Applies one journal record (see book_internal.h for payloads). */
+static zc_status apply_record(void *ctx, const uint8_t *p, size_t len)
+{
+    replay_ctx *r = ctx;
+    zc_engine *e = r->e;
+    uint64_t seq, count;
+    memcpy(&seq, p + 8, 8);
+    memcpy(&count, p + 16, 8);
+    if (seq != e->next_seq)
+        return ZC_ERR(ZC_ERR_IO, "journal record %llu starts at seq %llu, expected %llu",
+                      (unsigned long long)e->batches, (unsigned long long)seq, (unsigned long long)e->next_seq);
+    ev_vec scratch = {0};
+    ev_sink sink = {.vec = r->vec ? r->vec : &scratch};
+    size_t m;
+    zc_status st;
+    const uint8_t *body = p + ZC_JREC_PREFIX;
+    size_t blen = len - ZC_JREC_PREFIX;
+    if (p[0] == ZC_JREC_BATCH && count <= blen / sizeof(zc_order) && blen == count * sizeof(zc_order))
+        st = submit_locked(e, (const zc_order *)body, (size_t)count, 0, &sink, &m);
+    else if (p[0] == ZC_JREC_MODE && count == 1 && blen == 8)
+        st = set_mode_locked(e, get_u32(body), get_u32(body + 4), 0);
+    else if (p[0] == ZC_JREC_UNCROSS && count <= blen / 4 && blen == count * 4)
+        st = uncross_locked(e, (const uint32_t *)body, (size_t)count, 0, &sink, &m);
+    else
+        st = ZC_ERR(ZC_ERR_IO, "journal record %llu: unknown type %u or bad length %zu",
+                    (unsigned long long)e->batches, p[0], len);
+    free(scratch.data);
+    return st;
+}
+
+static int file_has_data(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > 0;
+}
+
+static zc_status read_config(const char *path, zc_engine_config *cfg, zc_symbol_config **syms)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    zc_status st = zc_journal_read_config(path, &bytes, &len);
+    if (st == ZC_OK)
+        st = config_decode(path, bytes, len, cfg, syms);
+    free(bytes);
+    return st;
+}
+
+zc_status zc_engine_create(const zc_engine_config *cfg, zc_engine **out)
+{
+    if (!cfg || !out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "config and out must not be NULL");
+    *out = NULL;
+    zc_engine *e;
+    ZC_CHECK(create_bare(cfg, &e));
+    if (!cfg->journal) {
+        *out = e;
+        return ZC_OK;
+    }
+    size_t len;
+    uint8_t *bytes = config_encode(e, &len);
+    zc_status st = bytes ? ZC_OK : ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "journal config");
+    zc_journal_info info;
+    int existing = st == ZC_OK && file_has_data(cfg->journal);
+    if (existing) {
+        uint8_t *have = NULL;
+        size_t hlen = 0;
+        replay_ctx r = {e, NULL};
+        st = zc_journal_scan(cfg->journal, 1, &info, &have, &hlen, apply_record, &r);
+        if (st == ZC_OK && (hlen != len || memcmp(have, bytes, len) != 0))
+            st = ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "journal %s was written by an engine with another config",
+                        cfg->journal);
+        free(have);
+    }
+    if (st == ZC_OK)
+        st = zc_journal_open(cfg->journal, bytes, len, existing ? &info : NULL, cfg->fsync, cfg->fsync_every,
+                             &e->journal);
+    free(bytes);
+    if (st != ZC_OK) {
+        zc_engine_destroy(e);
+        return st;
+    }
+    *out = e;
+    return ZC_OK;
+}
+
+zc_status zc_engine_replay(const char *path, const zc_engine_config *run, zc_engine **out, zc_array **events)
+{
+    if (!path || !out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "path and out must not be NULL");
+    *out = NULL;
+    if (events)
+        *events = NULL;
+    zc_engine_config cfg;
+    zc_symbol_config *syms = NULL;
+    ZC_CHECK(read_config(path, &cfg, &syms));
+    if (run) {
+        cfg.device = run->device;
+        cfg.threads = run->threads;
+        cfg.hash_seed = run->hash_seed;
+    }
+    zc_engine *e;
+    zc_status st = create_bare(&cfg, &e);
+    free(syms);
+    ZC_CHECK(st);
+    ev_vec vec = {0};
+    replay_ctx r = {e, events ? &vec : NULL};
+    zc_journal_info info;
+    st = zc_journal_scan(path, 0, &info, NULL, NULL, apply_record, &r);
+    if (st == ZC_OK && events) {
+        zc_event *dst;
+        st = view_array(vec.n, sizeof *dst, events, (void **)&dst);
+        if (st == ZC_OK && vec.n)
+            memcpy(dst, vec.data, vec.n * sizeof *dst);
+    }
+    free(vec.data);
+    if (st != ZC_OK) {
+        zc_engine_destroy(e);
+        return st;
+    }
+    *out = e;
+    return ZC_OK;
+}

@@ -1,0 +1,894 @@
+/* Single-source per-symbol order matching. Semantics (order types, tif, stp,
+ * validation order, events, auctions) are specified in
+ * csrc/include/zkclob/book.h; this file is their one implementation, run by
+ * the cpu engine (csrc/book/engine.c) and the OpenCL and CUDA kernels.
+ *
+ * A symbol's book lives in flat arrays that work in device memory, with no
+ * allocation after creation:
+ *   slots   `cap` order slots; a resting order's FIFO neighbours in its
+ *           price level are slot indices (prev/next, -1 for none); freed slots
+ *           form a stack linked through next, and slots never used lie above
+ *           a high-water mark, so an empty book is all zeros.
+ *   levels  `cap` price levels (never more levels than orders): price, open
+ *           quantity, order count, FIFO head and tail; freed levels form a
+ *           stack above which lie the never used ones.
+ *   sides   per side, the active levels sorted so that the best is last:
+ *           bids by ascending price, asks by descending price. New levels
+ *           near the top, the common case, move few entries.
+ *   hash    open addressing with linear probing over `hsize` (a power of two,
+ *           at least 2 * cap) buckets holding an order id and its slot + 1
+ *           (0: an empty bucket) in one 16-byte record, so a probe touches
+ *           one cache line, with
+ *           backward-shift deletion (no tombstones). The bucket comes from a
+ *           keyed mix of the id, so colliding ids cannot be chosen without the
+ *           key; results never depend on the key.
+ *   dirty   slots changed since the state root was last updated, each once.
+ * Stack links (free_slot, a free slot's next, free_level, next_free) hold an
+ * index + 1, 0 ending the stack. Sums of quantities cannot overflow:
+ * qty <= 2^40 and cap <= 2^22. */
+#ifndef ZC_MATCH_H
+#define ZC_MATCH_H
+
+#include "zc_kernel.h"
+
+/* Mirrors of the enumerations in zkclob/book.h (checked by engine.c). */
+#define ZC_M_BUY 0
+#define ZC_M_SELL 1
+#define ZC_M_LIMIT 0
+#define ZC_M_MARKET 1
+#define ZC_M_CANCEL 2
+#define ZC_M_MODIFY 3
+#define ZC_M_GTC 0
+#define ZC_M_IOC 1
+#define ZC_M_FOK 2
+#define ZC_M_POST_ONLY 3
+#define ZC_M_STP_NONE 0
+#define ZC_M_STP_NEWEST 1
+#define ZC_M_STP_OLDEST 2
+#define ZC_M_STP_BOTH 3
+#define ZC_M_ACK 0
+#define ZC_M_FILL 1
+#define ZC_M_CANCELLED 2
+#define ZC_M_REJECT 3
+#define ZC_M_EXPIRE 4
+#define ZC_M_R_NONE 0
+#define ZC_M_R_BAD_TYPE 2
+#define ZC_M_R_BAD_SIDE 3
+#define ZC_M_R_BAD_TIF 4
+#define ZC_M_R_BAD_STP 5
+#define ZC_M_R_BAD_QTY 6
+#define ZC_M_R_LOT 7
+#define ZC_M_R_TICK 8
+#define ZC_M_R_BAND 9
+#define ZC_M_R_TIF_FOR_TYPE 10
+#define ZC_M_R_CALL_PHASE 11
+#define ZC_M_R_DUPLICATE_ID 12
+#define ZC_M_R_UNKNOWN_ID 13
+#define ZC_M_R_NOT_OWNER 14
+#define ZC_M_R_POST_ONLY 15
+#define ZC_M_R_CAPACITY 16
+#define ZC_M_R_STP 17
+#define ZC_M_CONTINUOUS 0
+#define ZC_M_AUCTION 1
+#define ZC_M_MAX_QTY ((int64_t)1 << 40)
+
+/* Layouts shared by host and devices: naturally aligned, explicit padding. */
+typedef struct zc_mslot {
+    uint64_t id;
+    int64_t price;
+    int64_t qty; /* open quantity, 0 when the slot is free */
+    uint64_t seq; /* time priority */
+    uint32_t trader;
+    int32_t prev, next;
+    int32_t level;
+    uint8_t side, tif, stp, dirty;
+    uint32_t pad[3];
+} zc_mslot; /* 64 bytes */
+
+typedef struct zc_mlevel {
+    int64_t price;
+    int64_t qty;
+    int32_t head, tail;
+    uint32_t count;
+    int32_t next_free;
+} zc_mlevel; /* 32 bytes */
+
+typedef struct zc_mref {
+    int64_t price;
+    int32_t level;
+    int32_t pad;
+} zc_mref; /* 16 bytes */
+
+typedef struct zc_msym {
+    int64_t tick, lot, min_price, max_price;
+    int64_t last_price; /* last trade, or the configured reference */
+    uint32_t mode;
+    uint32_t count; /* resting orders */
+    uint32_t free_slot;  /* top of the freed-slot stack + 1 */
+    uint32_t free_level; /* top of the freed-level stack + 1 */
+    uint32_t nlev[2];
+    uint32_t ndirty;
+    uint32_t slot_hwm;  /* slots at or above were never used */
+    uint32_t level_hwm;
+    uint32_t pad;
+} zc_msym; /* 80 bytes */
+
+/* An order as the matcher sees it: decoded from the packed zc_order by the
+ * host, with its ingress sequence and its index in the batch. */
+typedef struct zc_morder {
+    uint64_t id;
+    int64_t price;
+    int64_t qty;
+    uint64_t seq;
+    uint32_t trader;
+    uint32_t index;
+    uint8_t side, type, tif, stp;
+    uint32_t pad;
+} zc_morder; /* 48 bytes */
+
+/* An event before the host packs it into zc_event. */
+typedef struct zc_mevent {
+    uint64_t seq;
+    uint64_t order_id;
+    uint64_t maker_id;
+    int64_t price;
+    int64_t qty;
+    int64_t remaining;
+    uint32_t symbol;
+    uint16_t reason;
+    uint8_t kind;
+    uint8_t pad;
+} zc_mevent; /* 56 bytes */
+
+/* One symbol's share of a launch: the host fills symbol, begin, end, the
+ * event region and dst_off; the kernel fills done, ev_used and resting. */
+typedef struct zc_mtask {
+    uint32_t symbol;
+    uint32_t begin, end; /* its orders in the batch sorted by symbol */
+    uint32_t done;       /* orders processed */
+    uint64_t ev_off;     /* its event region */
+    uint64_t ev_cap;
+    uint64_t ev_used;
+    uint64_t dst_off;    /* where compaction puts its events */
+    uint32_t resting;    /* resting orders afterwards */
+    uint32_t pad;
+} zc_mtask; /* 56 bytes */
+
+/* One hash bucket: an order id and its slot. */
+typedef struct zc_mbucket {
+    uint64_t id;
+    uint32_t slot1; /* slot + 1; 0 when empty */
+    uint32_t pad;
+} zc_mbucket; /* 16 bytes */
+
+/* A symbol's view of the flat arrays. */
+typedef struct zc_mbook {
+    ZC_GLOBAL zc_mslot *slot;
+    ZC_GLOBAL zc_mlevel *level;
+    ZC_GLOBAL zc_mref *bids;
+    ZC_GLOBAL zc_mref *asks;
+    ZC_GLOBAL zc_mbucket *hash;
+    ZC_GLOBAL int32_t *dirty;
+    ZC_GLOBAL zc_msym *sym;
+    uint32_t cap;
+    uint32_t hmask;
+    uint32_t symbol;
+    uint64_t k0, k1;
+} zc_mbook;
+
+ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
+                           ZC_GLOBAL zc_mbucket *buckets, ZC_GLOBAL int32_t *dirty,
+                           ZC_GLOBAL zc_msym *syms, uint32_t cap, uint32_t hsize, uint64_t k0, uint64_t k1,
+                           uint32_t symbol)
+{
+    zc_mbook b;
+    uint64_t s = symbol;
+    b.slot = slots + s * cap;
+    b.level = levels + s * cap;
+    b.bids = sides + s * 2 * cap;
+    b.asks = sides + s * 2 * cap + cap;
+    b.hash = buckets + s * hsize;
+    b.dirty = dirty + s * cap;
+    b.sym = syms + s;
+    b.cap = cap;
+    b.hmask = hsize - 1;
+    b.symbol = symbol;
+    b.k0 = k0;
+    b.k1 = k1;
+    return b;
+}
+
+/* Empty book: all zeros, for device memory that is not allocated zeroed. The
+ * host has written the symbol's configuration; its counters are cleared. */
+ZC_FN void zc_mbook_reset(zc_mbook *b)
+{
+    ZC_GLOBAL uint8_t *z[3] = {(ZC_GLOBAL uint8_t *)b->slot, (ZC_GLOBAL uint8_t *)b->level,
+                               (ZC_GLOBAL uint8_t *)b->hash};
+    uint64_t bytes[3] = {(uint64_t)b->cap * sizeof(zc_mslot), (uint64_t)b->cap * sizeof(zc_mlevel),
+                         (uint64_t)(b->hmask + 1) * sizeof(zc_mbucket)};
+    for (int k = 0; k < 3; k++)
+        for (uint64_t i = 0; i < bytes[k]; i++)
+            z[k][i] = 0;
+    b->sym->free_slot = 0;
+    b->sym->free_level = 0;
+    b->sym->count = 0;
+    b->sym->nlev[0] = 0;
+    b->sym->nlev[1] = 0;
+    b->sym->ndirty = 0;
+    b->sym->slot_hwm = 0;
+    b->sym->level_hwm = 0;
+}
+
+ZC_FN int64_t zc_mmin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ---- order-id hash ---- */
+
+ZC_FN uint32_t zc_mhash(const zc_mbook *b, uint64_t id)
+{
+    uint64_t h = (id ^ b->k0) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+    h = (h ^ b->k1) * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    return (uint32_t)h & b->hmask;
+}
+
+/* Slot of order id, or -1. */
+ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id)
+{
+    uint32_t i = zc_mhash(b, id);
+    for (;;) {
+        ZC_GLOBAL const zc_mbucket *k = &b->hash[i];
+        if (k->slot1 == 0)
+            return -1;
+        if (k->id == id)
+            return (int32_t)k->slot1 - 1;
+        i = (i + 1) & b->hmask;
+    }
+}
+
+/* id is known to be absent; the table is never full (hsize >= 2 cap). */
+ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot)
+{
+    uint32_t i = zc_mhash(b, id);
+    while (b->hash[i].slot1 != 0)
+        i = (i + 1) & b->hmask;
+    b->hash[i].id = id;
+    b->hash[i].slot1 = (uint32_t)slot + 1;
+}
+
+/* Removes id (known to be present) and shifts later members of its probe run
+ * back, so lookups never need tombstones. */
+ZC_FN void zc_merase(const zc_mbook *b, uint64_t id)
+{
+    uint32_t i = zc_mhash(b, id);
+    while (b->hash[i].id != id || b->hash[i].slot1 == 0)
+        i = (i + 1) & b->hmask;
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & b->hmask;
+        if (b->hash[j].slot1 == 0)
+            break;
+        uint32_t home = zc_mhash(b, b->hash[j].id);
+        /* The entry at j may move to the hole at i unless its home lies
+         * cyclically in (i, j]. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            b->hash[i] = b->hash[j];
+            i = j;
+        }
+    }
+    b->hash[i].slot1 = 0;
+}
+
+/* ---- levels ---- */
+
+ZC_FN ZC_GLOBAL zc_mref *zc_mside(const zc_mbook *b, uint32_t side) { return side == ZC_M_BUY ? b->bids : b->asks; }
+
+/* Sort key: ascending along a side array for both sides (|price| <= 2^62). */
+ZC_FN int64_t zc_mkey(uint32_t side, int64_t price) { return side == ZC_M_BUY ? price : -price; }
+
+/* Index of the first entry whose key is >= key (n when none). Most lookups
+ * are near the best (the end), so the last few entries are tried first. */
+ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key)
+{
+    uint32_t lo = 0, hi = n;
+    for (uint32_t k = 0; k < 8 && hi > lo; k++) {
+        if (zc_mkey(side, a[hi - 1].price) < key)
+            return hi;
+        hi--;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (zc_mkey(side, a[mid].price) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+ZC_FN void zc_mdirty(const zc_mbook *b, int32_t s)
+{
+    if (!b->slot[s].dirty) {
+        b->slot[s].dirty = 1;
+        b->dirty[b->sym->ndirty++] = s;
+    }
+}
+
+/* Level of `price` on `side`, created (empty) when absent. */
+ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
+{
+    ZC_GLOBAL zc_mref *a = zc_mside(b, side);
+    uint32_t n = b->sym->nlev[side];
+    int64_t key = zc_mkey(side, price);
+    uint32_t pos = zc_mlower(a, n, side, key);
+    if (pos < n && a[pos].price == price)
+        return a[pos].level;
+    int32_t lv;
+    if (b->sym->free_level) {
+        lv = (int32_t)b->sym->free_level - 1;
+        b->sym->free_level = (uint32_t)b->level[lv].next_free;
+    } else {
+        lv = (int32_t)b->sym->level_hwm++;
+    }
+    ZC_GLOBAL zc_mlevel *l = &b->level[lv];
+    l->price = price;
+    l->qty = 0;
+    l->head = -1;
+    l->tail = -1;
+    l->count = 0;
+    for (uint32_t i = n; i > pos; i--)
+        a[i] = a[i - 1];
+    a[pos].price = price;
+    a[pos].level = lv;
+    a[pos].pad = 0;
+    b->sym->nlev[side] = n + 1;
+    return lv;
+}
+
+ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
+{
+    ZC_GLOBAL zc_mref *a = zc_mside(b, side);
+    uint32_t n = b->sym->nlev[side];
+    uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, b->level[lv].price));
+    for (uint32_t i = pos; i + 1 < n; i++)
+        a[i] = a[i + 1];
+    b->sym->nlev[side] = n - 1;
+    b->level[lv].next_free = (int32_t)b->sym->free_level;
+    b->sym->free_level = (uint32_t)lv + 1;
+}
+
+/* ---- resting orders ---- */
+
+ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t side, uint32_t tif, uint32_t stp,
+                       int64_t price, int64_t qty, uint64_t seq)
+{
+    int32_t s;
+    if (b->sym->free_slot) {
+        s = (int32_t)b->sym->free_slot - 1;
+        b->sym->free_slot = (uint32_t)b->slot[s].next;
+    } else {
+        s = (int32_t)b->sym->slot_hwm++;
+    }
+    ZC_GLOBAL zc_mslot *o = &b->slot[s];
+    int32_t lv = zc_mlevel_get(b, side, price);
+    ZC_GLOBAL zc_mlevel *l = &b->level[lv];
+    o->id = id;
+    o->price = price;
+    o->qty = qty;
+    o->seq = seq;
+    o->trader = trader;
+    o->prev = l->tail;
+    o->next = -1;
+    o->level = lv;
+    o->side = (uint8_t)side;
+    o->tif = (uint8_t)tif;
+    o->stp = (uint8_t)stp;
+    if (l->tail >= 0)
+        b->slot[l->tail].next = s;
+    else
+        l->head = s;
+    l->tail = s;
+    l->qty += qty;
+    l->count++;
+    b->sym->count++;
+    zc_minsert(b, id, s);
+    zc_mdirty(b, s);
+    return s;
+}
+
+/* Takes a resting order out of the book (its open quantity leaves the level)
+ * and frees its slot. */
+ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
+{
+    ZC_GLOBAL zc_mslot *o = &b->slot[s];
+    ZC_GLOBAL zc_mlevel *l = &b->level[o->level];
+    if (o->prev >= 0)
+        b->slot[o->prev].next = o->next;
+    else
+        l->head = o->next;
+    if (o->next >= 0)
+        b->slot[o->next].prev = o->prev;
+    else
+        l->tail = o->prev;
+    l->qty -= o->qty;
+    l->count--;
+    if (l->count == 0)
+        zc_mlevel_drop(b, o->side, o->level);
+    zc_merase(b, o->id);
+    o->qty = 0;
+    o->prev = -1;
+    o->level = -1;
+    o->next = (int32_t)b->sym->free_slot;
+    b->sym->free_slot = (uint32_t)s + 1;
+    b->sym->count--;
+    zc_mdirty(b, s);
+}
+
+/* ---- events ---- */
+
+ZC_FN void zc_memit(ZC_GLOBAL zc_mevent *ev, uint32_t *n, uint64_t seq, uint32_t kind, uint32_t symbol,
+                    uint64_t order_id, uint64_t maker_id, int64_t price, int64_t qty, int64_t remaining,
+                    uint32_t reason)
+{
+    ZC_GLOBAL zc_mevent *e = &ev[*n];
+    e->seq = seq;
+    e->order_id = order_id;
+    e->maker_id = maker_id;
+    e->price = price;
+    e->qty = qty;
+    e->remaining = remaining;
+    e->symbol = symbol;
+    e->reason = (uint16_t)reason;
+    e->kind = (uint8_t)kind;
+    e->pad = 0;
+    *n += 1;
+}
+
+ZC_FN uint32_t zc_mreject(ZC_GLOBAL zc_mevent *ev, const zc_mbook *b, const zc_morder *o, uint32_t reason)
+{
+    uint32_t n = 0;
+    zc_memit(ev, &n, o->seq, ZC_M_REJECT, b->symbol, o->id, 0, o->price, o->qty, 0, reason);
+    return n;
+}
+
+/* ---- continuous matching ---- */
+
+/* Does a taker on `side` limited at `price` cross the opposite best? */
+ZC_FN int zc_mcrosses(const zc_mbook *b, uint32_t side, int has_limit, int64_t price)
+{
+    uint32_t opp = side ^ 1u;
+    uint32_t n = b->sym->nlev[opp];
+    if (n == 0)
+        return 0;
+    if (!has_limit)
+        return 1;
+    int64_t best = zc_mside(b, opp)[n - 1].price;
+    return side == ZC_M_BUY ? price >= best : price <= best;
+}
+
+/* Quantity a taker would execute (self-trade prevention included), counted
+ * up to qty, without changing the book; *stops is set when a self-trade
+ * would cancel the taker before that. */
+ZC_FN int64_t zc_mexecutable(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty,
+                             uint32_t trader, uint32_t stp, int *stops)
+{
+    uint32_t opp = side ^ 1u;
+    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
+    int64_t exe = 0;
+    *stops = 0;
+    for (uint32_t k = b->sym->nlev[opp]; k > 0 && exe < qty; k--) {
+        int64_t p = a[k - 1].price;
+        if (has_limit && (side == ZC_M_BUY ? price < p : price > p))
+            break;
+        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
+        if (stp == ZC_M_STP_NONE) {
+            exe += l->qty;
+            continue;
+        }
+        for (int32_t s = l->head; s >= 0 && exe < qty; s = b->slot[s].next) {
+            if (b->slot[s].trader != trader) {
+                exe += b->slot[s].qty;
+            } else if (stp != ZC_M_STP_OLDEST) {
+                *stops = 1;
+                return exe;
+            }
+        }
+    }
+    return exe;
+}
+
+/* Executes a taker against the opposite side. Returns its open quantity
+ * afterwards; *stopped is set when self-trade prevention cancelled it. */
+ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty, uint64_t id,
+                       uint32_t trader, uint32_t stp, uint64_t seq, ZC_GLOBAL zc_mevent *ev, uint32_t *n,
+                       int *stopped)
+{
+    uint32_t opp = side ^ 1u;
+    ZC_GLOBAL zc_mref *a = zc_mside(b, opp);
+    *stopped = 0;
+    while (qty > 0 && b->sym->nlev[opp] > 0) {
+        ZC_GLOBAL zc_mref *top = &a[b->sym->nlev[opp] - 1];
+        int64_t p = top->price;
+        if (has_limit && (side == ZC_M_BUY ? price < p : price > p))
+            break;
+        int32_t lv = top->level;
+        /* The level may be dropped below once its last order goes. */
+        int32_t s = b->level[lv].head;
+        uint32_t left = b->level[lv].count;
+        while (left > 0 && qty > 0) {
+            ZC_GLOBAL zc_mslot *m = &b->slot[s];
+            int32_t next = m->next;
+            left--;
+            if (stp != ZC_M_STP_NONE && m->trader == trader) {
+                if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
+                    zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, m->id, id, m->price, m->qty, 0, ZC_M_R_STP);
+                    zc_mremove(b, s);
+                }
+                if (stp != ZC_M_STP_OLDEST) {
+                    zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, id, m->id, has_limit ? price : 0, qty, 0,
+                             ZC_M_R_STP);
+                    *stopped = 1;
+                    return 0;
+                }
+                s = next;
+                continue;
+            }
+            int64_t q = zc_mmin(qty, m->qty);
+            qty -= q;
+            m->qty -= q;
+            b->level[lv].qty -= q;
+            b->sym->last_price = p;
+            zc_memit(ev, n, seq, ZC_M_FILL, b->symbol, id, m->id, p, q, qty, ZC_M_R_NONE);
+            if (m->qty == 0)
+                zc_mremove(b, s);
+            else
+                zc_mdirty(b, s);
+            s = next;
+        }
+    }
+    return qty;
+}
+
+/* A new order or a re-entered modify after its ack: execute, then rest or
+ * expire the remainder. */
+ZC_FN void zc_menter(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t side, uint32_t type, uint32_t tif,
+                     uint32_t stp, int64_t price, int64_t qty, uint64_t seq, ZC_GLOBAL zc_mevent *ev, uint32_t *n)
+{
+    int has_limit = type == ZC_M_LIMIT;
+    int64_t shown = has_limit ? price : 0;
+    if (b->sym->mode == ZC_M_AUCTION) {
+        zc_mrest(b, id, trader, side, tif, stp, price, qty, seq);
+        return;
+    }
+    int stops;
+    if (tif == ZC_M_FOK && zc_mexecutable(b, side, has_limit, price, qty, trader, stp, &stops) < qty) {
+        zc_memit(ev, n, seq, ZC_M_EXPIRE, b->symbol, id, 0, shown, qty, 0, ZC_M_R_NONE);
+        return;
+    }
+    int stopped;
+    int64_t left = zc_mtake(b, side, has_limit, price, qty, id, trader, stp, seq, ev, n, &stopped);
+    if (stopped || left == 0)
+        return;
+    if (has_limit && (tif == ZC_M_GTC || tif == ZC_M_POST_ONLY))
+        zc_mrest(b, id, trader, side, tif, stp, price, left, seq);
+    else
+        zc_memit(ev, n, seq, ZC_M_EXPIRE, b->symbol, id, 0, shown, left, 0, ZC_M_R_NONE);
+}
+
+/* Reject reason of qty and (when priced) price, or 0. */
+ZC_FN uint32_t zc_mcheck_qty_price(const zc_mbook *b, int64_t qty, int priced, int64_t price)
+{
+    if (qty <= 0 || qty > ZC_M_MAX_QTY)
+        return ZC_M_R_BAD_QTY;
+    if (qty % b->sym->lot != 0)
+        return ZC_M_R_LOT;
+    if (priced && price % b->sym->tick != 0)
+        return ZC_M_R_TICK;
+    if (priced && (price < b->sym->min_price || price > b->sym->max_price))
+        return ZC_M_R_BAND;
+    return 0;
+}
+
+ZC_FN uint32_t zc_mnew(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+{
+    uint32_t side = o->side, type = o->type, tif = o->tif, stp = o->stp;
+    if (side > ZC_M_SELL)
+        return zc_mreject(ev, b, o, ZC_M_R_BAD_SIDE);
+    if (tif > ZC_M_POST_ONLY)
+        return zc_mreject(ev, b, o, ZC_M_R_BAD_TIF);
+    if (stp > ZC_M_STP_BOTH)
+        return zc_mreject(ev, b, o, ZC_M_R_BAD_STP);
+    int has_limit = type == ZC_M_LIMIT;
+    uint32_t r = zc_mcheck_qty_price(b, o->qty, has_limit, o->price);
+    if (r)
+        return zc_mreject(ev, b, o, r);
+    if (type == ZC_M_MARKET && tif == ZC_M_POST_ONLY)
+        return zc_mreject(ev, b, o, ZC_M_R_TIF_FOR_TYPE);
+    int auction = b->sym->mode == ZC_M_AUCTION;
+    if (auction && (type != ZC_M_LIMIT || tif != ZC_M_GTC))
+        return zc_mreject(ev, b, o, ZC_M_R_CALL_PHASE);
+    if (zc_mfind(b, o->id) >= 0)
+        return zc_mreject(ev, b, o, ZC_M_R_DUPLICATE_ID);
+    if (!auction && tif == ZC_M_POST_ONLY && zc_mcrosses(b, side, 1, o->price))
+        return zc_mreject(ev, b, o, ZC_M_R_POST_ONLY);
+    if (b->sym->count == b->cap && has_limit && tif != ZC_M_IOC && tif != ZC_M_FOK) {
+        /* Rejected only when it would rest. */
+        int stops = 0;
+        int rests = auction || tif == ZC_M_POST_ONLY ||
+                    (zc_mexecutable(b, side, 1, o->price, o->qty, o->trader, stp, &stops) < o->qty && !stops);
+        if (rests)
+            return zc_mreject(ev, b, o, ZC_M_R_CAPACITY);
+    }
+    uint32_t n = 0;
+    int64_t shown = has_limit ? o->price : 0;
+    zc_memit(ev, &n, o->seq, ZC_M_ACK, b->symbol, o->id, 0, shown, o->qty, o->qty, ZC_M_R_NONE);
+    zc_menter(b, o->id, o->trader, side, type, tif, stp, o->price, o->qty, o->seq, ev, &n);
+    return n;
+}
+
+ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+{
+    int32_t s = zc_mfind(b, o->id);
+    if (s < 0)
+        return zc_mreject(ev, b, o, ZC_M_R_UNKNOWN_ID);
+    ZC_GLOBAL zc_mslot *m = &b->slot[s];
+    if (m->trader != o->trader)
+        return zc_mreject(ev, b, o, ZC_M_R_NOT_OWNER);
+    uint32_t n = 0;
+    zc_memit(ev, &n, o->seq, ZC_M_CANCELLED, b->symbol, m->id, 0, m->price, m->qty, 0, ZC_M_R_NONE);
+    zc_mremove(b, s);
+    return n;
+}
+
+ZC_FN uint32_t zc_mmodify(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+{
+    uint32_t r = zc_mcheck_qty_price(b, o->qty, 1, o->price);
+    if (r)
+        return zc_mreject(ev, b, o, r);
+    int32_t s = zc_mfind(b, o->id);
+    if (s < 0)
+        return zc_mreject(ev, b, o, ZC_M_R_UNKNOWN_ID);
+    ZC_GLOBAL zc_mslot *m = &b->slot[s];
+    if (m->trader != o->trader)
+        return zc_mreject(ev, b, o, ZC_M_R_NOT_OWNER);
+    uint32_t side = m->side, tif = m->tif, stp = m->stp;
+    int keeps = o->price == m->price && o->qty <= m->qty;
+    if (!keeps && b->sym->mode == ZC_M_CONTINUOUS && tif == ZC_M_POST_ONLY && zc_mcrosses(b, side, 1, o->price))
+        return zc_mreject(ev, b, o, ZC_M_R_POST_ONLY);
+    uint32_t n = 0;
+    zc_memit(ev, &n, o->seq, ZC_M_ACK, b->symbol, o->id, 0, o->price, o->qty, o->qty, ZC_M_R_NONE);
+    if (keeps) {
+        if (o->qty < m->qty) {
+            b->level[m->level].qty -= m->qty - o->qty;
+            m->qty = o->qty;
+            zc_mdirty(b, s);
+        }
+        return n;
+    }
+    zc_mremove(b, s);
+    zc_menter(b, o->id, o->trader, side, ZC_M_LIMIT, tif, stp, o->price, o->qty, o->seq, ev, &n);
+    return n;
+}
+
+/* Processes one order of this symbol; ev must have room for
+ * zc_mbound(b, o) events. Returns the number of events written. */
+ZC_FN uint32_t zc_match_order(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+{
+    switch (o->type) {
+    case ZC_M_LIMIT:
+    case ZC_M_MARKET:
+        return zc_mnew(b, o, ev);
+    case ZC_M_CANCEL:
+        return zc_mcancel(b, o, ev);
+    case ZC_M_MODIFY:
+        return zc_mmodify(b, o, ev);
+    default:
+        return zc_mreject(ev, b, o, ZC_M_R_BAD_TYPE);
+    }
+}
+
+/* Most events one order can produce: ack and a final cancel or expire, plus
+ * one fill or cancel per resting order it can reach: those of the crossing
+ * levels until their quantity covers the order (all crossing levels when
+ * self-trade prevention may cancel resting orders without using quantity). */
+ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
+{
+    if (o->type == ZC_M_CANCEL || o->type > ZC_M_MODIFY || b->sym->mode == ZC_M_AUCTION)
+        return 3;
+    uint32_t side = o->side, stp = o->stp;
+    if (o->type == ZC_M_MODIFY) {
+        /* A modify re-enters with the resting order's side and stp. */
+        int32_t s = zc_mfind(b, o->id);
+        if (s < 0)
+            return 3;
+        side = b->slot[s].side;
+        stp = b->slot[s].stp;
+    }
+    if (side > ZC_M_SELL)
+        return 3;
+    int has_limit = o->type != ZC_M_MARKET;
+    uint32_t opp = side ^ 1u;
+    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
+    uint64_t bound = 3;
+    int64_t covered = 0;
+    for (uint32_t k = b->sym->nlev[opp]; k > 0 && (stp == ZC_M_STP_OLDEST || covered < o->qty); k--) {
+        int64_t p = a[k - 1].price;
+        if (has_limit && (side == ZC_M_BUY ? o->price < p : o->price > p))
+            break;
+        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
+        covered += l->qty;
+        bound += l->count;
+    }
+    return bound;
+}
+
+#if defined(ZC_TARGET_HOST)
+/* Cache hints for orders processed soon (host only; nothing here changes the
+ * book). Ids hash to random buckets: the caller fetches the bucket of the
+ * order ZC_MATCH_AHEAD ahead and, that bucket being cached by then, the slot
+ * a cancel or modify half as far ahead names, so the misses overlap. */
+#define ZC_MATCH_AHEAD 8
+
+ZC_FN void zc_mprefetch_bucket(const zc_mbook *b, uint64_t id) { __builtin_prefetch(&b->hash[zc_mhash(b, id)]); }
+
+ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id)
+{
+    int32_t s = zc_mfind(b, id);
+    if (s >= 0)
+        __builtin_prefetch(&b->slot[s]);
+}
+#endif
+
+/* Processes orders[begin, end) of this symbol in order, appending their
+ * events at ev[*used] (capacity cap) and each order's event count at
+ * evcount[order.index]. Stops before an order whose events might not fit and
+ * returns the index reached (end when all are done). */
+ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders, uint32_t begin, uint32_t end,
+                            ZC_GLOBAL zc_mevent *ev, uint64_t cap, uint64_t *used, ZC_GLOBAL uint32_t *evcount)
+{
+    for (uint32_t i = begin; i < end; i++) {
+#if defined(ZC_TARGET_HOST)
+        if (i + ZC_MATCH_AHEAD < end)
+            zc_mprefetch_bucket(b, orders[i + ZC_MATCH_AHEAD].id);
+        if (i + ZC_MATCH_AHEAD / 2 < end && orders[i + ZC_MATCH_AHEAD / 2].type >= ZC_M_CANCEL)
+            zc_mprefetch_slot(b, orders[i + ZC_MATCH_AHEAD / 2].id);
+#endif
+        zc_morder o = orders[i];
+        uint64_t room = cap - *used;
+        if (room < 3 + (uint64_t)b->sym->count && room < zc_mbound(b, &o))
+            return i;
+        uint32_t k = zc_match_order(b, &o, ev + *used);
+        evcount[o.index] = k;
+        *used += k;
+    }
+    return end;
+}
+
+/* ---- call auction ---- */
+
+ZC_FN int64_t zc_mabs(int64_t x) { return x < 0 ? -x : x; }
+
+/* Clearing price and volume of the book's auction (rules in zkclob/book.h);
+ * *volume is 0 when nothing executes. */
+ZC_FN void zc_auction_price(const zc_mbook *b, int64_t *price, int64_t *volume, int64_t *imbalance)
+{
+    ZC_GLOBAL const zc_mref *bid = b->bids;
+    ZC_GLOBAL const zc_mref *ask = b->asks;
+    uint32_t nb = b->sym->nlev[ZC_M_BUY], na = b->sym->nlev[ZC_M_SELL];
+    int64_t demand_all = 0;
+    for (uint32_t i = 0; i < nb; i++)
+        demand_all += b->level[bid[i].level].qty;
+    int64_t ref = b->sym->last_price;
+    int64_t best_v = 0, best_imb = 0, best_dist = 0, best_p = 0;
+    /* Candidate prices in ascending order: bids run up from index 0, asks
+     * from index na - 1 down. below = bid quantity priced under p,
+     * supply = ask quantity priced at or under p. */
+    uint32_t i = 0, j = na;
+    int64_t below = 0, supply = 0;
+    while (i < nb || j > 0) {
+        int64_t p;
+        if (j == 0 || (i < nb && bid[i].price <= ask[j - 1].price))
+            p = bid[i].price;
+        else
+            p = ask[j - 1].price;
+        while (j > 0 && ask[j - 1].price <= p) {
+            supply += b->level[ask[j - 1].level].qty;
+            j--;
+        }
+        int64_t demand = demand_all - below;
+        int64_t v = zc_mmin(demand, supply);
+        int64_t imb = zc_mabs(demand - supply);
+        int64_t dist = zc_mabs(p - ref);
+        if (v > best_v || (v == best_v && v > 0 && (imb < best_imb || (imb == best_imb && dist < best_dist)))) {
+            best_v = v;
+            best_imb = imb;
+            best_dist = dist;
+            best_p = p;
+        }
+        while (i < nb && bid[i].price <= p) {
+            below += b->level[bid[i].level].qty;
+            i++;
+        }
+    }
+    *price = best_p;
+    *volume = best_v;
+    *imbalance = best_imb;
+}
+
+/* Executes the call auction; ev needs room for count + 1 events. */
+ZC_FN uint32_t zc_auction_uncross(const zc_mbook *b, uint64_t seq, ZC_GLOBAL zc_mevent *ev)
+{
+    int64_t price, volume, imbalance;
+    zc_auction_price(b, &price, &volume, &imbalance);
+    uint32_t n = 0;
+    while (volume > 0) {
+        int32_t bl = b->bids[b->sym->nlev[ZC_M_BUY] - 1].level;
+        int32_t al = b->asks[b->sym->nlev[ZC_M_SELL] - 1].level;
+        int32_t bs = b->level[bl].head, as = b->level[al].head;
+        ZC_GLOBAL zc_mslot *bo = &b->slot[bs];
+        ZC_GLOBAL zc_mslot *ao = &b->slot[as];
+        int64_t q = zc_mmin(volume, zc_mmin(bo->qty, ao->qty));
+        volume -= q;
+        bo->qty -= q;
+        ao->qty -= q;
+        b->level[bl].qty -= q;
+        b->level[al].qty -= q;
+        int bid_newer = bo->seq > ao->seq;
+        ZC_GLOBAL zc_mslot *newer = bid_newer ? bo : ao;
+        ZC_GLOBAL zc_mslot *older = bid_newer ? ao : bo;
+        zc_memit(ev, &n, seq, ZC_M_FILL, b->symbol, newer->id, older->id, price, q, newer->qty, ZC_M_R_NONE);
+        if (bo->qty == 0)
+            zc_mremove(b, bs);
+        else
+            zc_mdirty(b, bs);
+        if (ao->qty == 0)
+            zc_mremove(b, as);
+        else
+            zc_mdirty(b, as);
+    }
+    if (n > 0)
+        b->sym->last_price = price;
+    return n;
+}
+
+/* ---- kernel bodies (one work item per task) ---- */
+
+ZC_FN void zc_match_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
+                         ZC_GLOBAL zc_mbucket *buckets, ZC_GLOBAL int32_t *dirty,
+                         ZC_GLOBAL zc_msym *syms, uint32_t cap, uint32_t hsize, uint64_t k0, uint64_t k1,
+                         ZC_GLOBAL const zc_morder *orders, ZC_GLOBAL zc_mtask *tasks, ZC_GLOBAL zc_mevent *ev,
+                         ZC_GLOBAL uint32_t *evcount, uint64_t t)
+{
+    ZC_GLOBAL zc_mtask *task = &tasks[t];
+    zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, syms, cap, hsize, k0, k1, task->symbol);
+    uint64_t used = task->ev_used;
+    uint32_t start = task->begin + task->done;
+    task->done = zc_match_run(&b, orders, start, task->end, ev + task->ev_off, task->ev_cap, &used, evcount) -
+                 task->begin;
+    task->ev_used = used;
+    task->resting = b.sym->count;
+}
+
+ZC_FN void zc_auction_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
+                           ZC_GLOBAL zc_mbucket *buckets, ZC_GLOBAL int32_t *dirty,
+                           ZC_GLOBAL zc_msym *syms, uint32_t cap, uint32_t hsize, uint64_t k0, uint64_t k1,
+                           uint64_t seq, ZC_GLOBAL zc_mtask *tasks, ZC_GLOBAL zc_mevent *ev, uint64_t t)
+{
+    ZC_GLOBAL zc_mtask *task = &tasks[t];
+    zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, syms, cap, hsize, k0, k1, task->symbol);
+    task->ev_used = zc_auction_uncross(&b, seq, ev + task->ev_off);
+    task->done = 1;
+    task->resting = b.sym->count;
+}
+
+/* Copies task t's events to their place in the dense output. */
+ZC_FN void zc_match_compact_task(ZC_GLOBAL const zc_mtask *tasks, ZC_GLOBAL const zc_mevent *ev,
+                                 ZC_GLOBAL zc_mevent *dense, uint64_t t)
+{
+    ZC_GLOBAL const zc_mtask *task = &tasks[t];
+    for (uint64_t i = 0; i < task->ev_used; i++)
+        dense[task->dst_off + i] = ev[task->ev_off + i];
+}
+
+#endif

@@ -1,0 +1,601 @@
+/* Order book C API: packed layouts, matching and events, every reject reason,
+ * the order-id hash table under colliding ids, caller-buffer overflow,
+ * auctions, CRC32C, the journal (replay, torn tails, corruption) and
+ * cross-device determinism. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "match.h"
+#include "zkclob/zkclob.h"
+
+static zc_order lim(uint64_t id, uint32_t trader, uint32_t sym, int side, int64_t price, int64_t qty)
+{
+    zc_order o;
+    memset(&o, 0, sizeof o);
+    o.id = id;
+    o.trader = trader;
+    o.symbol = sym;
+    o.side = (uint8_t)side;
+    o.type = ZC_ORDER_LIMIT;
+    o.price = price;
+    o.qty = qty;
+    return o;
+}
+
+static zc_engine *make_engine(const char *device, uint32_t symbols, uint32_t capacity, const char *journal)
+{
+    zc_engine_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.symbols = symbols;
+    cfg.capacity = capacity;
+    cfg.device = device;
+    cfg.journal = journal;
+    cfg.defaults.tick_size = 5;
+    cfg.defaults.lot_size = 10;
+    cfg.defaults.min_price = 100;
+    cfg.defaults.max_price = 1000;
+    cfg.hash_seed = 42;
+    zc_engine *e = NULL;
+    zc_status st = zc_engine_create(&cfg, &e);
+    if (st != ZC_OK)
+        fail_msg("zc_engine_create: %s", zc_last_error());
+    return e;
+}
+
+/* Submits and returns the events (caller frees). */
+static zc_event *submit(zc_engine *e, const zc_order *o, size_t n, size_t *m)
+{
+    zc_array *a = NULL;
+    zc_status st = zc_engine_submit(e, o, n, &a);
+    if (st != ZC_OK)
+        fail_msg("zc_engine_submit: %s", zc_last_error());
+    *m = zc_array_nbytes(a) / sizeof(zc_event);
+    zc_event *ev = malloc(zc_array_nbytes(a) + 1);
+    memcpy(ev, zc_array_data(a), zc_array_nbytes(a));
+    zc_array_release(a);
+    return ev;
+}
+
+static void test_layouts(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof(zc_order), 44);
+    assert_int_equal(offsetof(zc_order, side), 16);
+    assert_int_equal(offsetof(zc_order, price), 20);
+    assert_int_equal(offsetof(zc_order, ts), 36);
+    assert_int_equal(sizeof(zc_event), 55);
+    assert_int_equal(offsetof(zc_event, symbol), 9);
+    assert_int_equal(offsetof(zc_event, reason), 53);
+}
+
+static void test_cross_and_fills(void **state)
+{
+    (void)state;
+    zc_engine *e = make_engine("cpu", 2, 64, NULL);
+    zc_order o[4] = {lim(1, 7, 0, ZC_SIDE_SELL, 500, 30), lim(2, 7, 0, ZC_SIDE_SELL, 505, 20),
+                     lim(3, 8, 0, ZC_SIDE_BUY, 505, 40), lim(4, 8, 1, ZC_SIDE_BUY, 500, 10)};
+    size_t m;
+    zc_event *ev = submit(e, o, 4, &m);
+    /* ack 1, ack 2, ack 3, fill 3x1 30 @500, fill 3x2 10 @505, ack 4 */
+    assert_int_equal(m, 6);
+    assert_int_equal(ev[3].kind, ZC_EVENT_FILL);
+    assert_int_equal(ev[3].seq, 3);
+    assert_int_equal(ev[3].order_id, 3);
+    assert_int_equal(ev[3].maker_id, 1);
+    assert_int_equal(ev[3].price, 500);
+    assert_int_equal(ev[3].qty, 30);
+    assert_int_equal(ev[3].remaining, 10);
+    assert_int_equal(ev[4].maker_id, 2);
+    assert_int_equal(ev[4].price, 505);
+    assert_int_equal(ev[4].qty, 10);
+    assert_int_equal(ev[4].remaining, 0);
+    assert_int_equal(ev[5].symbol, 1);
+    assert_int_equal(ev[5].seq, 4);
+    free(ev);
+
+    zc_array *bids, *asks;
+    assert_int_equal(zc_engine_depth(e, 0, 10, &bids, &asks), ZC_OK);
+    assert_int_equal(zc_array_nbytes(bids), 0);
+    assert_int_equal(zc_array_nbytes(asks), sizeof(zc_depth_level));
+    const zc_depth_level *a = zc_array_data(asks);
+    assert_int_equal(a->price, 505);
+    assert_int_equal(a->qty, 10);
+    assert_int_equal(a->count, 1);
+    zc_array_release(bids);
+    zc_array_release(asks);
+    zc_engine_info info;
+    assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
+    assert_int_equal(info.next_seq, 5);
+    assert_int_equal(info.resting, 2);
+    zc_engine_destroy(e);
+}
+
+static void expect_reject(zc_engine *e, zc_order o, zc_reason reason)
+{
+    size_t m;
+    zc_event *ev = submit(e, &o, 1, &m);
+    assert_int_equal(m, 1);
+    assert_int_equal(ev[0].kind, ZC_EVENT_REJECT);
+    assert_int_equal(ev[0].reason, reason);
+    free(ev);
+}
+
+static void test_rejects(void **state)
+{
+    (void)state;
+    zc_engine *e = make_engine("cpu", 1, 2, NULL);
+    size_t m;
+    zc_order base = lim(1, 1, 0, ZC_SIDE_BUY, 500, 10);
+    free(submit(e, &base, 1, &m));
+    uint8_t root[32], root2[32];
+    assert_int_equal(zc_engine_state_root(e, root), ZC_OK);
+
+    zc_order o = base;
+    o.id = 2;
+    o.symbol = 5;
+    expect_reject(e, o, ZC_REASON_UNKNOWN_SYMBOL);
+    o = base, o.id = 2, o.type = 9;
+    expect_reject(e, o, ZC_REASON_BAD_TYPE);
+    o = base, o.id = 2, o.side = 2;
+    expect_reject(e, o, ZC_REASON_BAD_SIDE);
+    o = base, o.id = 2, o.tif = 4;
+    expect_reject(e, o, ZC_REASON_BAD_TIF);
+    o = base, o.id = 2, o.stp = 4;
+    expect_reject(e, o, ZC_REASON_BAD_STP);
+    o = base, o.id = 2, o.qty = 0;
+    expect_reject(e, o, ZC_REASON_BAD_QTY);
+    o = base, o.id = 2, o.qty = -10;
+    expect_reject(e, o, ZC_REASON_BAD_QTY);
+    o = base, o.id = 2, o.qty = ZC_BOOK_MAX_QTY + 10;
+    expect_reject(e, o, ZC_REASON_BAD_QTY);
+    o = base, o.id = 2, o.qty = 15;
+    expect_reject(e, o, ZC_REASON_LOT);
+    o = base, o.id = 2, o.price = 502;
+    expect_reject(e, o, ZC_REASON_TICK);
+    o = base, o.id = 2, o.price = 1005;
+    expect_reject(e, o, ZC_REASON_BAND);
+    o = base, o.id = 2, o.price = 95;
+    expect_reject(e, o, ZC_REASON_BAND);
+    o = base, o.id = 2, o.type = ZC_ORDER_MARKET, o.tif = ZC_TIF_POST_ONLY;
+    expect_reject(e, o, ZC_REASON_TIF_FOR_TYPE);
+    o = base;
+    expect_reject(e, o, ZC_REASON_DUPLICATE_ID);
+    o = base, o.id = 99, o.type = ZC_ORDER_CANCEL;
+    expect_reject(e, o, ZC_REASON_UNKNOWN_ID);
+    o = base, o.id = 99, o.type = ZC_ORDER_MODIFY;
+    expect_reject(e, o, ZC_REASON_UNKNOWN_ID);
+    o = base, o.trader = 2, o.type = ZC_ORDER_CANCEL;
+    expect_reject(e, o, ZC_REASON_NOT_OWNER);
+    o = base, o.id = 2, o.side = ZC_SIDE_SELL, o.tif = ZC_TIF_POST_ONLY;
+    expect_reject(e, o, ZC_REASON_POST_ONLY);
+    o = base, o.id = 2, o.price = 400;
+    free(submit(e, &o, 1, &m)); /* fills the second of two slots */
+    assert_int_equal(zc_engine_state_root(e, root2), ZC_OK);
+    o = base, o.id = 3, o.price = 300;
+    expect_reject(e, o, ZC_REASON_CAPACITY);
+    assert_int_equal(zc_engine_set_mode(e, 0, ZC_MODE_AUCTION), ZC_OK);
+    o = base, o.id = 3, o.tif = ZC_TIF_IOC;
+    expect_reject(e, o, ZC_REASON_CALL_PHASE);
+    uint8_t root3[32];
+    assert_int_equal(zc_engine_state_root(e, root3), ZC_OK);
+    assert_memory_equal(root2, root3, 32);
+    assert_memory_not_equal(root, root2, 32);
+    zc_engine_destroy(e);
+}
+
+/* ---- hash table ---- */
+
+static uint64_t inv_odd(uint64_t a)
+{
+    uint64_t x = a; /* Newton: each step doubles the correct low bits */
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+/* An id whose keyed mix (zc_mhash before masking) is h. */
+static uint64_t id_for_hash(uint64_t h, uint64_t k0, uint64_t k1)
+{
+    h ^= h >> 32;
+    h *= inv_odd(0xD6E8FEB86659FD93ull);
+    h ^= k1;
+    h ^= h >> 32;
+    h *= inv_odd(0x9E3779B97F4A7C15ull);
+    return h ^ k0;
+}
+
+static void test_hash_collisions(void **state)
+{
+    (void)state;
+    enum { CAP = 1024, HSIZE = 2048, N = 900 };
+    zc_mbucket *buckets = calloc(HSIZE, sizeof *buckets);
+    zc_mbook b;
+    memset(&b, 0, sizeof b);
+    b.hash = buckets;
+    b.hmask = HSIZE - 1;
+    b.k0 = 0x1234567887654321ull;
+    b.k1 = 0x0F0F0F0FF0F0F0F0ull;
+    /* Every id lands in bucket 2040 (the run wraps past the end), plus
+     * a second cluster at bucket 5 that the first run overruns. */
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        uint64_t bucket = i % 3 ? 2040 : 5;
+        ids[i] = id_for_hash(((uint64_t)(i + 1) << 32) | bucket, b.k0, b.k1);
+        assert_int_equal(zc_mhash(&b, ids[i]), bucket);
+    }
+    int present[N] = {0};
+    uint32_t rng = 12345;
+    for (int round = 0; round < 20000; round++) {
+        rng = rng * 1664525u + 1013904223u;
+        int i = (int)((rng >> 8) % N);
+        if (present[i]) {
+            assert_int_equal(zc_mfind(&b, ids[i]), i);
+            zc_merase(&b, ids[i]);
+            present[i] = 0;
+        } else {
+            assert_int_equal(zc_mfind(&b, ids[i]), -1);
+            zc_minsert(&b, ids[i], i);
+            present[i] = 1;
+        }
+        if (round % 1000 == 0)
+            for (int j = 0; j < N; j++)
+                assert_int_equal(zc_mfind(&b, ids[j]), present[j] ? j : -1);
+    }
+    for (int j = 0; j < N; j++)
+        assert_int_equal(zc_mfind(&b, ids[j]), present[j] ? j : -1);
+    free(buckets);
+}
+
+/* Orders through the engine with colliding ids behave as distinct orders. */
+static void test_engine_colliding_ids(void **state)
+{
+    (void)state;
+    zc_engine *e = make_engine("cpu", 1, 600, NULL);
+    /* The engine's key comes from hash_seed 42 the way create derives it. */
+    uint64_t seed = 42, k[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        k[i] = z ^ (z >> 31);
+    }
+    enum { N = 500 };
+    zc_order o[N];
+    for (int i = 0; i < N; i++)
+        o[i] = lim(id_for_hash((uint64_t)(i + 1) << 40, k[0], k[1]), 1, 0, ZC_SIDE_BUY, 100 + 5 * (i % 50), 10);
+    size_t m;
+    free(submit(e, o, N, &m));
+    assert_int_equal(m, N);
+    for (int i = 0; i < N; i += 2) {
+        o[i].type = ZC_ORDER_CANCEL;
+        zc_event *ev = submit(e, &o[i], 1, &m);
+        assert_int_equal(ev[0].kind, ZC_EVENT_CANCEL);
+        assert_int_equal(ev[0].order_id, o[i].id);
+        free(ev);
+    }
+    for (int i = 0; i < N; i++) {
+        o[i].type = ZC_ORDER_CANCEL;
+        zc_event *ev = submit(e, &o[i], 1, &m);
+        assert_int_equal(ev[0].kind, i % 2 ? ZC_EVENT_CANCEL : ZC_EVENT_REJECT);
+        free(ev);
+    }
+    zc_engine_info info;
+    zc_engine_info_get(e, &info);
+    assert_int_equal(info.resting, 0);
+    zc_engine_destroy(e);
+}
+
+static void test_submit_into_overflow(void **state)
+{
+    (void)state;
+    zc_engine *e = make_engine("cpu", 1, 64, NULL);
+    zc_order o[3] = {lim(1, 1, 0, ZC_SIDE_SELL, 500, 10), lim(2, 1, 0, ZC_SIDE_SELL, 500, 10),
+                     lim(3, 2, 0, ZC_SIDE_BUY, 500, 20)};
+    zc_event ev[2];
+    size_t m = 0;
+    assert_int_equal(zc_engine_submit_into(e, o, 3, ev, 2, &m), ZC_ERR_OUT_OF_RANGE);
+    assert_int_equal(m, 5);
+    assert_int_equal(ev[1].order_id, 2);
+    const zc_event *all;
+    size_t n;
+    assert_int_equal(zc_engine_last_events(e, &all, &n), ZC_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(all[4].maker_id, 2);
+    assert_int_equal(all[4].remaining, 0);
+    zc_engine_destroy(e);
+}
+
+static void test_auction(void **state)
+{
+    (void)state;
+    zc_engine *e = make_engine("cpu", 1, 64, NULL);
+    assert_int_equal(zc_engine_set_mode(e, 0, ZC_MODE_AUCTION), ZC_OK);
+    zc_order o[4] = {lim(1, 1, 0, ZC_SIDE_BUY, 510, 30), lim(2, 2, 0, ZC_SIDE_BUY, 500, 20),
+                     lim(3, 3, 0, ZC_SIDE_SELL, 495, 20), lim(4, 4, 0, ZC_SIDE_SELL, 505, 20)};
+    size_t m;
+    free(submit(e, o, 4, &m));
+    assert_int_equal(m, 4);
+    assert_int_equal(zc_engine_set_mode(e, 0, ZC_MODE_CONTINUOUS), ZC_ERR_STATE);
+    /* demand/supply: 495: 50/20, 500: 50/20, 505: 30/40, 510: 30/40 -> 30
+     * at 505 and 510 (imbalance 10 both), reference 0: 505. */
+    uint32_t sym = 0;
+    zc_array *a;
+    assert_int_equal(zc_engine_uncross(e, &sym, 1, &a), ZC_OK);
+    const zc_event *ev = zc_array_data(a);
+    assert_int_equal(zc_array_nbytes(a), 2 * sizeof(zc_event));
+    assert_int_equal(ev[0].price, 505);
+    assert_int_equal(ev[0].qty, 20);
+    assert_int_equal(ev[0].order_id, 3);
+    assert_int_equal(ev[0].maker_id, 1);
+    assert_int_equal(ev[0].seq, 5);
+    assert_int_equal(ev[1].qty, 10);
+    assert_int_equal(ev[1].order_id, 4);
+    assert_int_equal(ev[1].remaining, 10);
+    zc_array_release(a);
+    assert_int_equal(zc_engine_set_mode(e, 0, ZC_MODE_CONTINUOUS), ZC_OK);
+    zc_engine_destroy(e);
+}
+
+static void test_crc32c(void **state)
+{
+    (void)state;
+    assert_int_equal(zc_crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(zc_crc32c(0, "", 0), 0);
+    uint8_t zeros[32] = {0}, ones[32];
+    memset(ones, 0xFF, sizeof ones);
+    /* RFC 3720 B.4 */
+    assert_int_equal(zc_crc32c(0, zeros, 32), 0x8A9136AAu);
+    assert_int_equal(zc_crc32c(0, ones, 32), 0x62A8AB43u);
+    assert_int_equal(zc_crc32c(zc_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+}
+
+static char *temp_path(void)
+{
+    char *p = strdup("/tmp/zc_test_book_XXXXXX");
+    int fd = mkstemp(p);
+    close(fd);
+    return p;
+}
+
+static void test_journal_replay(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    zc_engine *e = make_engine("cpu", 3, 64, path);
+    zc_order o[6] = {lim(1, 1, 0, ZC_SIDE_SELL, 500, 30), lim(2, 1, 1, ZC_SIDE_SELL, 505, 20),
+                     lim(3, 2, 0, ZC_SIDE_BUY, 505, 40), lim(4, 2, 1, ZC_SIDE_BUY, 500, 10),
+                     lim(5, 3, 2, ZC_SIDE_BUY, 500, 10), lim(6, 4, 2, ZC_SIDE_SELL, 500, 10)};
+    size_t m1, m2;
+    zc_event *a = submit(e, o, 4, &m1);
+    assert_int_equal(zc_engine_set_mode(e, 2, ZC_MODE_AUCTION), ZC_OK);
+    zc_event *b = submit(e, o + 4, 2, &m2);
+    uint32_t sym = 2;
+    zc_array *u;
+    assert_int_equal(zc_engine_uncross(e, &sym, 1, &u), ZC_OK);
+    uint8_t root[32];
+    assert_int_equal(zc_engine_state_root(e, root), ZC_OK);
+    zc_engine_destroy(e);
+
+    zc_engine *r;
+    zc_array *ev;
+    assert_int_equal(zc_engine_replay(path, NULL, &r, &ev), ZC_OK);
+    size_t mu = zc_array_nbytes(u) / sizeof(zc_event);
+    assert_int_equal(zc_array_nbytes(ev), (m1 + m2 + mu) * sizeof(zc_event));
+    const zc_event *all = zc_array_data(ev);
+    assert_memory_equal(all, a, m1 * sizeof(zc_event));
+    assert_memory_equal(all + m1, b, m2 * sizeof(zc_event));
+    assert_memory_equal(all + m1 + m2, zc_array_data(u), mu * sizeof(zc_event));
+    uint8_t root2[32];
+    assert_int_equal(zc_engine_state_root(r, root2), ZC_OK);
+    assert_memory_equal(root, root2, 32);
+    zc_engine_destroy(r);
+    zc_array_release(ev);
+    zc_array_release(u);
+
+    /* Reopening for append recovers the state and continues the sequence. */
+    zc_engine *c = make_engine("cpu", 3, 64, path);
+    zc_engine_info info;
+    zc_engine_info_get(c, &info);
+    assert_int_equal(info.next_seq, 8);
+    assert_int_equal(zc_engine_state_root(c, root2), ZC_OK);
+    assert_memory_equal(root, root2, 32);
+    zc_engine_destroy(c);
+
+    /* Another config is refused. */
+    zc_engine_config cfg = {.symbols = 4, .capacity = 64, .device = "cpu", .journal = path};
+    zc_engine *bad = NULL;
+    assert_int_equal(zc_engine_create(&cfg, &bad), ZC_ERR_INVALID_ARGUMENT);
+    free(a);
+    free(b);
+    unlink(path);
+    free(path);
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static void test_journal_faults(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    zc_engine *e = make_engine("cpu", 1, 64, path);
+    long ends[4];
+    for (int i = 0; i < 4; i++) {
+        zc_order o = lim((uint64_t)i + 1, 1, 0, ZC_SIDE_BUY, 500, 10);
+        size_t m;
+        free(submit(e, &o, 1, &m));
+        ends[i] = file_size(path);
+    }
+    zc_engine_destroy(e);
+    long size = ends[3];
+    FILE *f = fopen(path, "rb");
+    unsigned char *orig = malloc((size_t)size);
+    assert_int_equal(fread(orig, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+
+    /* A torn last record, cut at every byte. */
+    for (long cut = ends[2]; cut < size; cut++) {
+        f = fopen(path, "wb");
+        fwrite(orig, 1, (size_t)cut, f);
+        fclose(f);
+        zc_journal_info info;
+        assert_int_equal(zc_journal_check(path, &info), ZC_OK);
+        assert_int_equal(info.records, 3);
+        assert_int_equal(info.torn, cut > ends[2]);
+        assert_int_equal(info.good_bytes, ends[2]);
+    }
+    /* A flipped byte in the middle of record 2 is corruption at its offset. */
+    for (long at = ends[0]; at < ends[1]; at += 7) {
+        unsigned char *copy = malloc((size_t)size);
+        memcpy(copy, orig, (size_t)size);
+        copy[at] ^= 0x40;
+        f = fopen(path, "wb");
+        fwrite(copy, 1, (size_t)size, f);
+        fclose(f);
+        free(copy);
+        zc_journal_info info;
+        assert_int_equal(zc_journal_check(path, &info), ZC_ERR_IO);
+        char want[64];
+        snprintf(want, sizeof want, "offset %ld", ends[0]);
+        assert_non_null(strstr(zc_last_error(), want));
+        zc_engine *r = NULL;
+        assert_int_equal(zc_engine_replay(path, NULL, &r, NULL), ZC_ERR_IO);
+    }
+    /* Opening a torn journal truncates it and appends after the good part. */
+    f = fopen(path, "wb");
+    fwrite(orig, 1, (size_t)(size - 5), f);
+    fclose(f);
+    e = make_engine("cpu", 1, 64, path);
+    assert_int_equal(file_size(path), ends[2]);
+    zc_engine_info info;
+    zc_engine_info_get(e, &info);
+    assert_int_equal(info.next_seq, 4);
+    zc_engine_destroy(e);
+    free(orig);
+    unlink(path);
+    free(path);
+}
+
+/* The same stream on cpu (1 and 4 threads) and every OpenCL device gives the
+ * same events and root. */
+static void test_cross_device(void **state)
+{
+    (void)state;
+    enum { N = 3000, SYMS = 7 };
+    zc_order *o = calloc(N, sizeof *o);
+    uint32_t rng = 99;
+    for (int i = 0; i < N; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        uint32_t r = rng >> 8;
+        o[i] = lim((uint64_t)(i % 400) + 1, r % 5, r % SYMS, (r >> 3) & 1, 450 + 5 * (int64_t)((r >> 4) % 20),
+                   10 * (1 + (r >> 9) % 5));
+        o[i].type = (uint8_t)((r >> 12) % 4);
+        o[i].tif = (uint8_t)((r >> 14) % 4);
+        o[i].stp = (uint8_t)((r >> 16) % 4);
+    }
+    const char *devs[] = {"cpu", "cpu", "opencl:0", "opencl:1"};
+    zc_array *ref = NULL;
+    uint8_t ref_root[32];
+    for (int d = 0; d < 4; d++) {
+        zc_engine_config cfg = {.symbols = SYMS, .capacity = 128, .device = devs[d], .threads = d == 1 ? 4 : 1};
+        cfg.defaults.tick_size = 5;
+        cfg.defaults.lot_size = 10;
+        zc_engine *e = NULL;
+        int id;
+        if (d >= 2 && zc_device_find(devs[d], &id) != ZC_OK)
+            continue; /* no such OpenCL device here */
+        if (zc_engine_create(&cfg, &e) != ZC_OK)
+            fail_msg("%s: %s", devs[d], zc_last_error());
+        /* Growing batches exercise the staging buffers' growth. */
+        const size_t part[3] = {10, 990, N - 1000};
+        zc_array *all[3];
+        size_t bytes = 0, at = 0;
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(zc_engine_submit(e, o + at, part[k], &all[k]), ZC_OK);
+            at += part[k];
+            bytes += zc_array_nbytes(all[k]);
+        }
+        uint8_t root[32];
+        assert_int_equal(zc_engine_state_root(e, root), ZC_OK);
+        if (!ref) {
+            size_t shape[1] = {bytes};
+            zc_array_new(ZC_DTYPE_U8, 1, shape, &ref);
+            uint8_t *p = zc_array_data(ref);
+            for (int k = 0; k < 3; k++) {
+                memcpy(p, zc_array_data(all[k]), zc_array_nbytes(all[k]));
+                p += zc_array_nbytes(all[k]);
+            }
+            memcpy(ref_root, root, 32);
+        } else {
+            assert_int_equal(bytes, zc_array_nbytes(ref));
+            const uint8_t *p = zc_array_data(ref);
+            for (int k = 0; k < 3; k++) {
+                assert_memory_equal(p, zc_array_data(all[k]), zc_array_nbytes(all[k]));
+                p += zc_array_nbytes(all[k]);
+            }
+            assert_memory_equal(ref_root, root, 32);
+        }
+        for (int k = 0; k < 3; k++)
+            zc_array_release(all[k]);
+        zc_engine_destroy(e);
+    }
+    zc_array_release(ref);
+    free(o);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    zc_engine *e = NULL;
+    zc_engine_config cfg = {.symbols = 0, .capacity = 8, .device = "cpu"};
+    assert_int_equal(zc_engine_create(&cfg, &e), ZC_ERR_INVALID_ARGUMENT);
+    cfg.symbols = 1;
+    cfg.capacity = ZC_BOOK_MAX_CAPACITY + 1;
+    assert_int_equal(zc_engine_create(&cfg, &e), ZC_ERR_INVALID_ARGUMENT);
+    cfg.capacity = 8;
+    cfg.defaults.min_price = 10;
+    cfg.defaults.max_price = 5;
+    assert_int_equal(zc_engine_create(&cfg, &e), ZC_ERR_INVALID_ARGUMENT);
+    cfg.defaults.max_price = 50;
+    assert_int_equal(zc_engine_create(&cfg, &e), ZC_OK);
+    zc_array *a;
+    assert_int_equal(zc_engine_submit(e, NULL, 3, &a), ZC_ERR_INVALID_ARGUMENT);
+    uint32_t syms[2] = {0, 0};
+    assert_int_equal(zc_engine_uncross(e, syms, 1, &a), ZC_ERR_STATE);
+    assert_int_equal(zc_engine_set_mode(e, 0, ZC_MODE_AUCTION), ZC_OK);
+    assert_int_equal(zc_engine_uncross(e, syms, 2, &a), ZC_ERR_INVALID_ARGUMENT);
+    syms[0] = 3;
+    assert_int_equal(zc_engine_uncross(e, syms, 1, &a), ZC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(zc_engine_set_mode(e, 1, ZC_MODE_AUCTION), ZC_ERR_INVALID_ARGUMENT);
+    zc_array *b;
+    assert_int_equal(zc_engine_depth(e, 1, 5, &a, &b), ZC_ERR_INVALID_ARGUMENT);
+    zc_engine_destroy(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layouts),          cmocka_unit_test(test_cross_and_fills),
+        cmocka_unit_test(test_rejects),          cmocka_unit_test(test_hash_collisions),
+        cmocka_unit_test(test_engine_colliding_ids), cmocka_unit_test(test_submit_into_overflow),
+        cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
+        cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    zc_shutdown();
+    return rc;
+}
