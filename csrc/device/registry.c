@@ -759,3 +759,74 @@ zc_status zc_backend_compile(zc_backend_kind kind, const char *source, const cha
 }
 
 void zc_free(void *p) { free(p); }
+
+/* ---- memory kinds for csrc/mem (declared in csrc/mem/mem_internal.h) ---- */
+
+static zc_status no_mem_op(const zc_dev *d, const char *what)
+{
+    return ZC_ERR(ZC_ERR_UNSUPPORTED, "backend %s of device %d has no %s", zc_backend_name(d->info.backend),
+                  d->info.id, what);
+}
+
+zc_status zc_dev_mem_alloc(int dev, int kind, size_t bytes, void **handle, void **addr)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!d->ops->alloc_kind)
+        return no_mem_op(d, "memory kinds");
+    ZC_CHECK(inject(d, "alloc"));
+    *handle = NULL;
+    *addr = NULL;
+    return track(d, d->ops->alloc_kind(d->info.backend_index, kind, bytes, handle, addr));
+}
+
+void zc_dev_mem_release(int dev, int kind, void *handle, void *addr)
+{
+    zc_dev *d = NULL;
+    if (get_dev(dev, &d) == ZC_OK && d->ops && d->ops->release_kind)
+        d->ops->release_kind(d->info.backend_index, kind, handle, addr);
+}
+
+zc_status zc_dev_mem_map(int dev, int kind, void *handle, void *addr, size_t bytes, unsigned flags, void **host)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!d->ops->map)
+        return no_mem_op(d, "host mapping");
+    return track(d, d->ops->map(d->info.backend_index, kind, handle, addr, bytes, flags, host));
+}
+
+zc_status zc_dev_mem_unmap(int dev, int kind, void *handle, void *host)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!d->ops->unmap)
+        return no_mem_op(d, "host mapping");
+    return track(d, d->ops->unmap(d->info.backend_index, kind, handle, host));
+}
+
+zc_status zc_dev_mem_sync(int dev)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!d->ops->sync)
+        return ZC_OK; /* the cpu backend finishes every launch before returning */
+    return track(d, d->ops->sync(d->info.backend_index));
+}
+
+/* A descriptor over memory the caller owns (a zc_buffer's), for kernels:
+ * zc_buf_free releases only the descriptor. */
+zc_status zc_dev_buf_borrow(int dev, void *handle, size_t bytes, zc_devbuf **out)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    zc_devbuf *b = calloc(1, sizeof *b);
+    if (!b)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "buffer descriptor");
+    b->dev = dev;
+    b->handle = handle;
+    b->bytes = bytes;
+    b->borrowed = 1;
+    *out = b;
+    return ZC_OK;
+}

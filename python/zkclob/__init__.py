@@ -27,6 +27,11 @@ from .devices import (
     set_policy,
 )
 from . import random
+from . import md
+from .memory import MemoryPool
+from . import zk
+from . import hashes, merkle
+from .book import Engine, ORDER_DTYPE, EVENT_DTYPE
 
 __version__ = _zkclob.version_info()["version"]
 
@@ -43,6 +48,7 @@ __all__ = [
     "Error",
     "InternalError",
     "InvalidArgumentError",
+    "MemoryPool",
     "OutOfMemoryError",
     "TransientError",
     "UnsupportedError",
@@ -50,10 +56,13 @@ __all__ = [
     "fault_inject",
     "find_device",
     "get_policy",
+    "hashes",
     "init",
+    "merkle",
     "random",
     "set_log_level",
     "set_num_threads",
     "set_policy",
     "version_info",
+    "zk",
 ]

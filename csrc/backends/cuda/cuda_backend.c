@@ -12,6 +12,7 @@
 #include <nvrtc.h>
 
 #include "../backend.h"
+#include "zkclob/mem.h"
 
 #define BLOCK_SIZE 256
 #define MAX_ARGS 32
@@ -343,6 +344,90 @@ static zc_status cuda_launch(int idx, const char *name, size_t global, const zc_
     return e == cudaSuccess ? ZC_OK : fail(e, idx, __func__, "kernel %s over %zu work items", name, global);
 }
 
+/* ---- memory kinds ---- */
+
+static zc_status cuda_alloc_kind(int idx, int kind, size_t bytes, void **handle, void **addr)
+{
+    void *p = NULL, *dptr = NULL;
+    cudaError_t e = cudaSetDevice(idx);
+    switch (kind) {
+    case ZC_MEM_DEVICE:
+        if (e == cudaSuccess)
+            e = cudaMalloc(&p, bytes);
+        if (e != cudaSuccess)
+            return fail(e, idx, __func__, "cudaMalloc of %zu bytes", bytes);
+        *handle = *addr = p;
+        return ZC_OK;
+    case ZC_MEM_PINNED:
+        /* Mapped: kernels reach it through its device pointer, no copies. */
+        if (e == cudaSuccess)
+            e = cudaHostAlloc(&p, bytes, cudaHostAllocMapped | cudaHostAllocPortable);
+        if (e == cudaSuccess && (e = cudaHostGetDevicePointer(&dptr, p, 0)) != cudaSuccess)
+            cudaFreeHost(p);
+        if (e != cudaSuccess)
+            return fail(e, idx, __func__, "cudaHostAlloc (mapped) of %zu bytes", bytes);
+        *handle = dptr;
+        *addr = p;
+        return ZC_OK;
+    case ZC_MEM_UNIFIED:
+        if (e == cudaSuccess)
+            e = cudaMallocManaged(&p, bytes, cudaMemAttachGlobal);
+        if (e != cudaSuccess)
+            return fail(e, idx, __func__, "cudaMallocManaged of %zu bytes", bytes);
+        *handle = *addr = p;
+        return ZC_OK;
+    default:
+        /* Pageable host memory is the caller's: the device reaches it by copies. */
+        return host->set_error(ZC_ERR_UNSUPPORTED, "cuda", idx, __func__, "no cuda allocation of memory kind %d",
+                               kind);
+    }
+}
+
+static void cuda_release_kind(int idx, int kind, void *handle, void *addr)
+{
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = kind == ZC_MEM_PINNED ? cudaFreeHost(addr) : cudaFree(handle);
+    if (e != cudaSuccess) {
+        host->log(ZC_LOG_WARN, "cuda", "device %d: freeing %s memory: %s (%s)", idx,
+                  kind == ZC_MEM_PINNED ? "pinned" : "device", cudaGetErrorString(e), cudaGetErrorName(e));
+        cudaGetLastError();
+    }
+}
+
+static zc_status cuda_sync(int idx)
+{
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(devs[idx].stream);
+    return e == cudaSuccess ? ZC_OK : fail(e, idx, __func__, "cudaStreamSynchronize");
+}
+
+/* Pinned and managed memory are host addresses already: mapping waits for
+ * the kernels that may be writing them. */
+static zc_status cuda_map(int idx, int kind, void *handle, void *addr, size_t bytes, unsigned flags, void **host_ptr)
+{
+    (void)handle;
+    (void)bytes;
+    (void)flags;
+    if (kind == ZC_MEM_DEVICE)
+        return host->set_error(ZC_ERR_UNSUPPORTED, "cuda", idx, __func__,
+                               "device memory is not mapped: it is copied explicitly");
+    zc_status st = cuda_sync(idx);
+    if (st == ZC_OK)
+        *host_ptr = addr;
+    return st;
+}
+
+static zc_status cuda_unmap(int idx, int kind, void *handle, void *host_ptr)
+{
+    (void)idx;
+    (void)kind;
+    (void)handle;
+    (void)host_ptr;
+    return ZC_OK; /* host writes to mapped and managed memory reach later kernels as they are */
+}
+
 static void copy_program_log(nvrtcProgram prog, char *log, size_t log_cap)
 {
     size_t n = 0;
@@ -428,6 +513,11 @@ static const zc_backend_ops cuda_ops = {
     .host_ptr = NULL,
     .launch = cuda_launch,
     .compile = cuda_compile,
+    .alloc_kind = cuda_alloc_kind,
+    .release_kind = cuda_release_kind,
+    .map = cuda_map,
+    .unmap = cuda_unmap,
+    .sync = cuda_sync,
 };
 
 __attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &cuda_ops; }

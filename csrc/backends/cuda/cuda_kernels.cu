@@ -4,6 +4,10 @@
 #include <stddef.h>
 
 #include "cuda/philox.cu"
+#include "cuda/ntt.cu"
+#include "cuda/hash.cu"
+#include "cuda/match.cu"
+#include "cuda/indicators.cu"
 
 /* Layout shared with cuda_backend.c, which declares the same struct. */
 struct zc_cuda_kernel {
@@ -15,5 +19,29 @@ struct zc_cuda_kernel {
 
 extern "C" __attribute__((visibility("hidden"))) const struct zc_cuda_kernel zc_cuda_kernels[] = {
     ZC_CU_KERNEL(zc_philox),
+    ZC_CU_KERNEL(zc_ntt_pass_bb),
+    ZC_CU_KERNEL(zc_ntt_pass_gl),
+    ZC_CU_KERNEL(zc_ntt_scale_bb),
+    ZC_CU_KERNEL(zc_ntt_scale_gl),
+    ZC_CU_KERNEL(zc_ntt_pointwise_bb),
+    ZC_CU_KERNEL(zc_ntt_pointwise_gl),
+    ZC_CU_KERNEL(zc_poly_eval_partial_bb),
+    ZC_CU_KERNEL(zc_poly_eval_partial_gl),
+    ZC_CU_KERNEL(zc_poly_eval_combine_bb),
+    ZC_CU_KERNEL(zc_poly_eval_combine_gl),
+    ZC_CU_KERNEL(zc_batch_inv_bb),
+    ZC_CU_KERNEL(zc_batch_inv_gl),
+    ZC_CU_KERNEL(zc_ntt_bitrev_u32),
+    ZC_CU_KERNEL(zc_ntt_bitrev_u64),
+    ZC_CU_KERNEL(zc_p2_permute),
+    ZC_CU_KERNEL(zc_p2_hash),
+    ZC_CU_KERNEL(zc_sha256_batch),
+    ZC_CU_KERNEL(zc_keccak256_batch),
+    ZC_CU_KERNEL(zc_merkle_nodes),
+    ZC_CU_KERNEL(zc_md_indicators),
+    ZC_CU_KERNEL(zc_book_init),
+    ZC_CU_KERNEL(zc_match_books),
+    ZC_CU_KERNEL(zc_auction_books),
+    ZC_CU_KERNEL(zc_match_compact),
     {NULL, NULL},
 };

@@ -307,20 +307,13 @@ static struct {
 
 static void svm_lookup(void)
 {
-    Dl_info info;
-    if (!dladdr((void *)&clGetPlatformIDs, &info) || !info.dli_fname)
-        return;
-    /* The loader stays loaded for the process: this plugin links it. */
-    void *lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
-    if (!lib)
-        return;
-    svm_api.alloc = (svm_alloc_fn)dlsym(lib, "clSVMAlloc");
-    svm_api.free = (svm_free_fn)dlsym(lib, "clSVMFree");
-    svm_api.map = (svm_map_fn)dlsym(lib, "clEnqueueSVMMap");
-    svm_api.unmap = (svm_unmap_fn)dlsym(lib, "clEnqueueSVMUnmap");
+    /* RTLD_NEXT searches this plugin's dependencies, the loader among them. */
+    svm_api.alloc = (svm_alloc_fn)dlsym(RTLD_NEXT, "clSVMAlloc");
+    svm_api.free = (svm_free_fn)dlsym(RTLD_NEXT, "clSVMFree");
+    svm_api.map = (svm_map_fn)dlsym(RTLD_NEXT, "clEnqueueSVMMap");
+    svm_api.unmap = (svm_unmap_fn)dlsym(RTLD_NEXT, "clEnqueueSVMUnmap");
     if (!svm_api.alloc || !svm_api.free || !svm_api.map || !svm_api.unmap)
         svm_api.alloc = NULL;
-    dlclose(lib);
 }
 
 /* Buffer SVM the device supports, on a 2.0+ platform with a loader that has the entry points. */

@@ -6,5 +6,10 @@
 #include "zkclob/device.h"
 #include "zkclob/mem.h"
 #include "zkclob/random.h"
+#include "zkclob/zk.h"
+#include "zkclob/hash.h"
+#include "zkclob/merkle.h"
+#include "zkclob/book.h"
+#include "zkclob/md.h"
 
 #endif

@@ -23,5 +23,10 @@ PyObject *zcpy_array_from(zc_array *arr);
 
 int zcpy_buffer_init(PyObject *module);
 int zcpy_errors_init(PyObject *module);
+int zcpy_mem_init(PyObject *module);
+int zcpy_ntt_init(PyObject *module);
+int zcpy_hash_init(PyObject *module);
+int zcpy_book_init(PyObject *module);
+int zcpy_md_init(PyObject *m);
 
 #endif

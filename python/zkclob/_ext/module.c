@@ -336,7 +336,11 @@ PyMODINIT_FUNC PyInit__zkclob(void)
     PyObject *m = PyModule_Create(&moduledef);
     if (!m)
         return NULL;
-    if (zcpy_errors_init(m) < 0 || zcpy_buffer_init(m) < 0 ||
+    if (zcpy_errors_init(m) < 0 || zcpy_buffer_init(m) < 0 || zcpy_ntt_init(m) < 0 ||
+        zcpy_mem_init(m) < 0 ||
+        zcpy_hash_init(m) < 0 ||
+        zcpy_book_init(m) < 0 ||
+        zcpy_md_init(m) < 0 ||
         PyModule_AddIntConstant(m, "PHILOX_4X32", ZC_PHILOX_4X32) < 0 ||
         PyModule_AddIntConstant(m, "PHILOX_4X64", ZC_PHILOX_4X64) < 0 ||
         PyModule_AddIntConstant(m, "RANDOM_RAW", ZC_RANDOM_RAW) < 0 ||
