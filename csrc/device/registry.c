@@ -26,7 +26,7 @@ typedef struct zc_backend_slot {
 
 typedef struct zc_dev {
     zc_device_info info;
-    const zc_backend_ops *ops; /* NULL for an unavailable placeholder */
+    const zc_backend_ops *ops; /* NULL for a device listed as unavailable */
     zc_health_state state;
     zc_status last_status;
     char last_error[ZC_TEXT_MAX];
@@ -148,7 +148,7 @@ static void load_plugin(zc_backend_kind kind, const char *explicit_dir)
              zc_backend_name(kind), tried[0] ? tried : "nothing");
 }
 
-static void add_placeholder(zc_backend_kind kind)
+static void list_unavailable(zc_backend_kind kind)
 {
     if (reg.ndevices >= ZC_MAX_DEVICES)
         return;
@@ -168,7 +168,7 @@ static void start_backend(zc_backend_kind kind)
 {
     zc_backend_slot *slot = &reg.backends[kind];
     if (!slot->ops) {
-        add_placeholder(kind);
+        list_unavailable(kind);
         return;
     }
     int ndev = 0;
@@ -182,7 +182,7 @@ static void start_backend(zc_backend_kind kind)
         if (st == ZC_OK)
             slot->ops->shutdown();
         slot->ops = NULL;
-        add_placeholder(kind);
+        list_unavailable(kind);
         return;
     }
     for (int i = 0; i < ndev && reg.ndevices < ZC_MAX_DEVICES; i++) {

@@ -96,10 +96,10 @@ zc_status zc_hash_input_check(const zc_hash_input *in)
 zc_status zc_buf_for_host(int dev, void *host, size_t bytes, int upload, zc_devbuf **out)
 {
     /* Never read or written: kernels touch no element of an empty input or output. */
-    static uint64_t placeholder;
+    static uint64_t stand_in;
     if (bytes == 0) {
-        host = &placeholder;
-        bytes = sizeof placeholder;
+        host = &stand_in;
+        bytes = sizeof stand_in;
         upload = 0;
     }
     zc_device_info info;

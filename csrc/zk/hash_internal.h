@@ -27,7 +27,7 @@ zc_status zc_check_canonical(const void *v, size_t count, size_t width, int gold
 
 /* A device buffer for `bytes` of host memory: the host memory itself on
  * host-shared devices, else a new device buffer, filled from host when
- * upload is set. bytes == 0 gets a placeholder (devices refuse empty buffers). */
+ * upload is set. bytes == 0 gets a one-word stand-in (devices refuse empty buffers). */
 zc_status zc_buf_for_host(int dev, void *host, size_t bytes, int upload, zc_devbuf **out);
 
 /* Digests of the n inputs on device dev, written to host_out (n x 32 bytes).
