@@ -17,6 +17,7 @@ APT_PACKAGES := cmake make gcc pkg-config pocl-opencl-icd ocl-icd-opencl-dev ope
                 libjemalloc2 libmimalloc2.0
 SAN_ENV :=
 ifneq ($(SANITIZE),)
+export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 # Python is not instrumented: preload the sanitizer runtimes for the extension.
 SAN_ENV := LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \
            ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
