@@ -9,6 +9,14 @@
 
 /* Raise the zkclob.Error subclass of st's class with the thread's last error. */
 PyObject *zcpy_raise(zc_status st);
+/* Return from a wrapper with the typed exception when a C call fails. */
+#define CHECK(call)                                                                                            \
+    do {                                                                                                       \
+        zc_status st_ = (call);                                                                                \
+        if (st_ != ZC_OK)                                                                                      \
+            return zcpy_raise(st_);                                                                            \
+    } while (0)
+
 /* Raise InvalidArgumentError with a message. */
 PyObject *zcpy_invalid(const char *fmt, ...);
 /* Hand queued C log records to Python's logging (needs the GIL). */

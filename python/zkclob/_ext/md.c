@@ -11,13 +11,6 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
-#define CHECK(call)                                                                                            \
-    do {                                                                                                       \
-        zc_status st_ = (call);                                                                                \
-        if (st_ != ZC_OK)                                                                                      \
-            return zcpy_raise(st_);                                                                            \
-    } while (0)
-
 /* *out = obj as a C-contiguous aligned array of `type` (borrowed), NULL for
  * None; -1 with InvalidArgumentError for anything else. */
 static int typed_array(PyObject *obj, int type, const char *name, PyArrayObject **out)

@@ -5,13 +5,6 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
-#define CHECK(call)                                                                                            \
-    do {                                                                                                       \
-        zc_status st_ = (call);                                                                                \
-        if (st_ != ZC_OK)                                                                                      \
-            return zcpy_raise(st_);                                                                            \
-    } while (0)
-
 static PyObject *caps_list(uint32_t caps)
 {
     static const struct {
