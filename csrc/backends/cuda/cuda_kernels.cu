@@ -12,7 +12,7 @@
 /* Layout shared with cuda_backend.c, which declares the same struct. */
 struct zc_cuda_kernel {
     const char *name;
-    const void *fn; /* host stub, as cudaLaunchKernel expects */
+    const void *fn; /* host-side handle of the kernel, as cudaLaunchKernel expects */
 };
 
 #define ZC_CU_KERNEL(k) {#k, (const void *)k}
