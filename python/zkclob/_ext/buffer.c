@@ -1,5 +1,6 @@
 /* zkclob.Buffer: engine-owned memory exposed without copies through the
  * buffer protocol, __array_interface__ and DLPack (kDLCPU). */
+#include "dlpack.h"
 #include "ext.h"
 
 #define NO_IMPORT_ARRAY
@@ -13,24 +14,6 @@ typedef struct {
     Py_ssize_t strides[ZC_ARRAY_MAX_DIMS];
 } BufferObject;
 
-/* DLPack ABI (dlpack.h v0.8, unversioned capsule "dltensor"). */
-typedef struct { int32_t device_type; int32_t device_id; } DLDevice;
-typedef struct { uint8_t code; uint8_t bits; uint16_t lanes; } DLDataType;
-typedef struct {
-    void *data;
-    DLDevice device;
-    int32_t ndim;
-    DLDataType dtype;
-    int64_t *shape;
-    int64_t *strides;
-    uint64_t byte_offset;
-} DLTensor;
-typedef struct DLManagedTensor {
-    DLTensor dl_tensor;
-    void *manager_ctx;
-    void (*deleter)(struct DLManagedTensor *self);
-} DLManagedTensor;
-enum { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLCPU = 1 };
 
 typedef struct {
     DLManagedTensor managed;
@@ -109,15 +92,6 @@ static void dl_deleter(DLManagedTensor *self)
     PyMem_RawFree(h);
 }
 
-static void dl_capsule_destructor(PyObject *capsule)
-{
-    /* A consumer renames the capsule to "used_dltensor" and owns the deleter call. */
-    if (PyCapsule_IsValid(capsule, "dltensor")) {
-        DLManagedTensor *m = PyCapsule_GetPointer(capsule, "dltensor");
-        m->deleter(m);
-    }
-}
-
 static PyObject *buffer_dlpack(BufferObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"stream", "max_version", "dl_device", "copy", NULL};
@@ -149,7 +123,7 @@ static PyObject *buffer_dlpack(BufferObject *self, PyObject *args, PyObject *kwa
     tensor->strides = NULL; /* compact row-major */
     h->managed.manager_ctx = h;
     h->managed.deleter = dl_deleter;
-    PyObject *capsule = PyCapsule_New(&h->managed, "dltensor", dl_capsule_destructor);
+    PyObject *capsule = PyCapsule_New(&h->managed, "dltensor", zcpy_dlpack_capsule_destructor);
     if (!capsule)
         dl_deleter(&h->managed);
     return capsule;

@@ -6,6 +6,7 @@
  * as the Block itself, which exports __cuda_array_interface__ and DLPack. A
  * Block holds a reference to its Pool, so a pool lives as long as any view
  * of its memory. */
+#include "dlpack.h"
 #include "ext.h"
 
 #define NO_IMPORT_ARRAY
@@ -33,25 +34,6 @@ typedef struct {
 
 static PyTypeObject PoolType, BlockType;
 
-/* DLPack ABI (dlpack.h v0.8, unversioned capsule "dltensor"). */
-typedef struct { int32_t device_type; int32_t device_id; } DLDevice;
-typedef struct { uint8_t code; uint8_t bits; uint16_t lanes; } DLDataType;
-typedef struct {
-    void *data;
-    DLDevice device;
-    int32_t ndim;
-    DLDataType dtype;
-    int64_t *shape;
-    int64_t *strides;
-    uint64_t byte_offset;
-} DLTensor;
-typedef struct DLManagedTensor {
-    DLTensor dl_tensor;
-    void *manager_ctx;
-    void (*deleter)(struct DLManagedTensor *self);
-} DLManagedTensor;
-enum { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBool = 6 };
-enum { kDLCPU = 1, kDLCUDA = 2, kDLCUDAHost = 3, kDLCUDAManaged = 13 };
 
 typedef struct {
     DLManagedTensor managed;
@@ -175,15 +157,6 @@ static void dl_deleter(DLManagedTensor *self)
     PyMem_RawFree(h);
 }
 
-static void dl_capsule_destructor(PyObject *capsule)
-{
-    /* A consumer renames the capsule to "used_dltensor" and owns the deleter call. */
-    if (PyCapsule_IsValid(capsule, "dltensor")) {
-        DLManagedTensor *m = PyCapsule_GetPointer(capsule, "dltensor");
-        m->deleter(m);
-    }
-}
-
 static PyObject *block_dlpack(BlockObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"stream", "max_version", "dl_device", "copy", NULL};
@@ -223,7 +196,7 @@ static PyObject *block_dlpack(BlockObject *self, PyObject *args, PyObject *kwarg
     t->strides = NULL; /* compact row-major */
     h->managed.manager_ctx = h;
     h->managed.deleter = dl_deleter;
-    PyObject *capsule = PyCapsule_New(&h->managed, "dltensor", dl_capsule_destructor);
+    PyObject *capsule = PyCapsule_New(&h->managed, "dltensor", zcpy_dlpack_capsule_destructor);
     if (!capsule)
         dl_deleter(&h->managed);
     return capsule;
