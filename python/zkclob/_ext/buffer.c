@@ -219,3 +219,16 @@ int zcpy_buffer_init(PyObject *module)
         return -1;
     return PyModule_AddObjectRef(module, "Buffer", (PyObject *)&zcpy_BufferType);
 }
+
+PyObject *zcpy_device_result(zc_status st, zc_array *out, int device)
+{
+    if (st != ZC_OK) {
+        zc_array_release(out);
+        return zcpy_raise(st);
+    }
+    zcpy_flush_log();
+    PyObject *a = zcpy_array_from(out);
+    if (!a)
+        return NULL;
+    return Py_BuildValue("(Ni)", a, device);
+}

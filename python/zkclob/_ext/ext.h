@@ -29,6 +29,10 @@ extern PyTypeObject zcpy_BufferType;
  * is a Buffer, so the memory lives as long as any view of it. */
 PyObject *zcpy_array_from(zc_array *arr);
 
+/* (array, device id that ran it) on success, taking the caller's reference to
+ * out; on failure releases out and raises st. */
+PyObject *zcpy_device_result(zc_status st, zc_array *out, int device);
+
 int zcpy_buffer_init(PyObject *module);
 int zcpy_errors_init(PyObject *module);
 int zcpy_mem_init(PyObject *module);

@@ -175,15 +175,7 @@ static PyObject *py_philox(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_philox_generate(&device, &p, (zc_random_output)output, zc_array_data(arr), (size_t)n);
     Py_END_ALLOW_THREADS
-    if (st != ZC_OK) {
-        zc_array_release(arr);
-        return zcpy_raise(st);
-    }
-    zcpy_flush_log();
-    PyObject *a = zcpy_array_from(arr);
-    if (!a)
-        return NULL;
-    return Py_BuildValue("(Ni)", a, device);
+    return zcpy_device_result(st, arr, device);
 }
 
 static PyObject *py_fault_inject(PyObject *self, PyObject *arg)

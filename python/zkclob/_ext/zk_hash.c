@@ -53,20 +53,6 @@ static zc_array *new_array(zc_dtype dtype, size_t d0, size_t d1)
     return out;
 }
 
-/* The result array on success, the error otherwise. */
-static PyObject *finish(zc_status st, zc_array *out, int device)
-{
-    if (st != ZC_OK) {
-        zc_array_release(out);
-        return zcpy_raise(st);
-    }
-    zcpy_flush_log();
-    PyObject *a = zcpy_array_from(out);
-    if (!a)
-        return NULL;
-    return Py_BuildValue("(Ni)", a, device);
-}
-
 static PyObject *py_poseidon2_info(PyObject *self, PyObject *arg)
 {
     int inst = PyLong_AsLong(arg);
@@ -99,7 +85,7 @@ static PyObject *py_poseidon2_permute(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_poseidon2_permute(&device, (zc_poseidon2_instance)inst, PyArray_DATA(a), zc_array_data(out), n);
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_poseidon2_hash(PyObject *self, PyObject *args)
@@ -120,7 +106,7 @@ static PyObject *py_poseidon2_hash(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_poseidon2_hash(&device, (zc_poseidon2_instance)inst, PyArray_DATA(a), n, len, zc_array_data(out));
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_poseidon2_compress(PyObject *self, PyObject *args)
@@ -146,7 +132,7 @@ static PyObject *py_poseidon2_compress(PyObject *self, PyObject *args)
     st = zc_poseidon2_compress(&device, (zc_poseidon2_instance)inst, PyArray_DATA(l), PyArray_DATA(r), n,
                                zc_array_data(out));
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 /* data (1-D uint8) and offsets (1-D uint64, n + 1 entries). */
@@ -183,7 +169,7 @@ static PyObject *py_bytes_hash(PyObject *self, PyObject *args)
     st = (hash == ZC_MERKLE_HASH_SHA256 ? zc_sha256_batch : zc_keccak256_batch)(
         &device, PyArray_DATA(data), (size_t)PyArray_DIM(data, 0), PyArray_DATA(offsets), n, zc_array_data(out));
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 /* ---- Merkle trees ---- */

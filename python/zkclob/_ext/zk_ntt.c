@@ -50,21 +50,6 @@ static zc_array *new_result(const zc_field_info *fi, int ndim, size_t d0, size_t
     return out;
 }
 
-/* The result array on success (the engine's memory, viewed by NumPy), the
- * error otherwise. */
-static PyObject *finish(zc_status st, zc_array *out, int device)
-{
-    if (st != ZC_OK) {
-        zc_array_release(out);
-        return zcpy_raise(st);
-    }
-    zcpy_flush_log();
-    PyObject *a = zcpy_array_from(out);
-    if (!a)
-        return NULL;
-    return Py_BuildValue("(Ni)", a, device);
-}
-
 /* rows and cols of a 1-D (one column) or 2-D array. */
 static void matrix_shape(PyArrayObject *a, size_t *rows, size_t *cols)
 {
@@ -94,7 +79,7 @@ static PyObject *py_ntt(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_ntt(&device, &p, PyArray_DATA(in), zc_array_data(out), rows, cols);
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_lde(PyObject *self, PyObject *args)
@@ -122,7 +107,7 @@ static PyObject *py_lde(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_lde(&device, &p, blowup, PyArray_DATA(in), zc_array_data(out), rows, cols);
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_poly_eval(PyObject *self, PyObject *args)
@@ -147,7 +132,7 @@ static PyObject *py_poly_eval(PyObject *self, PyObject *args)
     st = zc_poly_eval(&device, (zc_field)field, PyArray_DATA(coeffs), n, PyArray_DATA(points), m,
                       zc_array_data(out));
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_poly_mul(PyObject *self, PyObject *args)
@@ -171,7 +156,7 @@ static PyObject *py_poly_mul(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_poly_mul(&device, (zc_field)field, PyArray_DATA(a), na, PyArray_DATA(b), nb, zc_array_data(out));
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_batch_inverse(PyObject *self, PyObject *args)
@@ -194,7 +179,7 @@ static PyObject *py_batch_inverse(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = zc_batch_inverse(&device, (zc_field)field, PyArray_DATA(in), zc_array_data(out), n);
     Py_END_ALLOW_THREADS
-    return finish(st, out, device);
+    return zcpy_device_result(st, out, device);
 }
 
 static PyObject *py_field_info(PyObject *self, PyObject *arg)
