@@ -30,6 +30,7 @@ from . import random
 from . import md
 from .memory import MemoryPool
 from . import zk
+from . import risk, crypto
 from . import hashes, merkle
 from .book import Engine, ORDER_DTYPE, EVENT_DTYPE
 

@@ -11,5 +11,7 @@
 #include "zkclob/merkle.h"
 #include "zkclob/book.h"
 #include "zkclob/md.h"
+#include "zkclob/risk.h"
+#include "zkclob/crypto.h"
 
 #endif

@@ -40,5 +40,10 @@ int zcpy_ntt_init(PyObject *module);
 int zcpy_hash_init(PyObject *module);
 int zcpy_book_init(PyObject *module);
 int zcpy_md_init(PyObject *m);
+int zcpy_risk_init(PyObject *m);
+int zcpy_risk_tracker_init(PyObject *m);
+int zcpy_crypto_init(PyObject *m);
+int zcpy_commit_init(PyObject *m);
+int zcpy_pipeline_init(PyObject *m);
 
 #endif

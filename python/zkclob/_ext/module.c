@@ -326,6 +326,8 @@ PyMODINIT_FUNC PyInit__zkclob(void)
         zcpy_hash_init(m) < 0 ||
         zcpy_book_init(m) < 0 ||
         zcpy_md_init(m) < 0 ||
+        zcpy_risk_init(m) < 0 || zcpy_risk_tracker_init(m) < 0 || zcpy_crypto_init(m) < 0 ||
+        zcpy_commit_init(m) < 0 || zcpy_pipeline_init(m) < 0 ||
         PyModule_AddIntConstant(m, "PHILOX_4X32", ZC_PHILOX_4X32) < 0 ||
         PyModule_AddIntConstant(m, "PHILOX_4X64", ZC_PHILOX_4X64) < 0 ||
         PyModule_AddIntConstant(m, "RANDOM_RAW", ZC_RANDOM_RAW) < 0 ||
