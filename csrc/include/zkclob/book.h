@@ -181,7 +181,9 @@ typedef enum zc_reason {
     ZC_REASON_NOT_OWNER = 14,     /* cancel or modify by another trader */
     ZC_REASON_POST_ONLY = 15,     /* post-only order would cross */
     ZC_REASON_CAPACITY = 16,      /* no free order slot in the symbol */
-    ZC_REASON_STP = 17            /* cancel event: self-trade prevention */
+    ZC_REASON_STP = 17,           /* cancel event: self-trade prevention */
+    ZC_REASON_BAD_SIGNATURE = 18, /* signature missing or invalid for the order's trader */
+    ZC_REASON_RISK_LIMIT = 19     /* pre-trade check: the order would breach a position or loss limit */
 } zc_reason;
 
 typedef enum zc_book_mode { ZC_MODE_CONTINUOUS = 0, ZC_MODE_AUCTION = 1 } zc_book_mode;
