@@ -1,10 +1,13 @@
 /* Small fixed-size (64-byte) alloc/free pairs per second: typed and generic
- * pools against glibc malloc/free (the anchor) and, where installed,
- * jemalloc and mimalloc (dlopen'ed, so the build never depends on them), on
- * one thread and on two; "pairs" frees each block at once, "batch256" holds
- * 256 blocks before freeing them. Then the handle arena's fragmentation
- * before and after compaction on a churn workload. Best of 5 runs per case;
- * one JSON line per case. */
+ * pools, through zc_pool_alloc/zc_pool_free and through the inline
+ * zc_pool_cache path, against glibc malloc/free (the anchor) and, where
+ * installed, jemalloc and mimalloc (dlopen'ed, so the build never depends on
+ * them), on one thread and on two; "pairs" frees each block at once,
+ * "batch256" holds 256 blocks (or argv[2]) before freeing them; argv[1] is
+ * the number of pairs. "seconds" is the CPU time of the busiest worker
+ * thread, best of 5 runs per case (argv[3]). Then the handle arena's
+ * fragmentation before and after compaction on a churn workload. One JSON
+ * line per case. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,11 +18,10 @@
 
 #include <zkclob/zkclob.h>
 
-#define REPEATS 5
-#define BATCH 256
+#define MAX_BATCH 4096
 #define BLOCK 64
 
-typedef enum { GLIBC, POOL, EXTERNAL } family;
+typedef enum { GLIBC, POOL, POOL_CACHE, EXTERNAL } family;
 
 typedef struct allocator {
     const char *name;
@@ -34,12 +36,22 @@ typedef struct job {
     long n;
     int batch;
     pthread_barrier_t *start;
+    double t0, t1; /* CPU time of the thread */
 } job;
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The calling thread's CPU time: on a shared machine the time a thread
+ * waits for a core says nothing about the allocator. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -54,7 +66,7 @@ static void die(const char *what)
  * eliding a malloc/free pair. */
 static void run_glibc(long n, int batch)
 {
-    void *held[BATCH];
+    void *held[MAX_BATCH];
     for (long i = 0; i < n; i += batch) {
         for (int j = 0; j < batch; j++) {
             held[j] = malloc(BLOCK);
@@ -67,7 +79,7 @@ static void run_glibc(long n, int batch)
 
 static void run_pool(zc_pool pool, long n, int batch)
 {
-    void *held[BATCH];
+    void *held[MAX_BATCH];
     for (long i = 0; i < n; i += batch) {
         for (int j = 0; j < batch; j++) {
             if (zc_pool_alloc(pool, BLOCK, &held[j]) != ZC_OK)
@@ -79,9 +91,29 @@ static void run_pool(zc_pool pool, long n, int batch)
     }
 }
 
+/* The inline path: each thread opens its own cache of the pool. */
+static void run_pool_cache(zc_pool pool, long n, int batch)
+{
+    void *held[MAX_BATCH];
+    zc_pool_cache cache;
+    if (zc_pool_cache_open(pool, BLOCK, &cache) != ZC_OK)
+        die("zc_pool_cache_open");
+    for (long i = 0; i < n; i += batch) {
+        for (int j = 0; j < batch; j++) {
+            if (zc_pool_cache_alloc(&cache, BLOCK, &held[j]) != ZC_OK)
+                die("zc_pool_cache_alloc");
+            *(volatile char *)held[j] = (char)j;
+        }
+        for (int j = 0; j < batch; j++)
+            zc_pool_cache_free(&cache, held[j]);
+    }
+    if (zc_pool_cache_close(&cache) != ZC_OK)
+        die("zc_pool_cache_close");
+}
+
 static void run_external(const allocator *a, long n, int batch)
 {
-    void *held[BATCH];
+    void *held[MAX_BATCH];
     for (long i = 0; i < n; i += batch) {
         for (int j = 0; j < batch; j++) {
             held[j] = a->ext_alloc(BLOCK);
@@ -97,32 +129,38 @@ static void *run(void *arg)
     job *jb = arg;
     if (jb->start)
         pthread_barrier_wait(jb->start);
+    jb->t0 = cpu_now();
     switch (jb->a->fam) {
     case GLIBC: run_glibc(jb->n, jb->batch); break;
     case POOL: run_pool(jb->a->pool, jb->n, jb->batch); break;
+    case POOL_CACHE: run_pool_cache(jb->a->pool, jb->n, jb->batch); break;
     case EXTERNAL: run_external(jb->a, jb->n, jb->batch); break;
     }
+    jb->t1 = cpu_now();
     return NULL;
 }
 
-/* Seconds for n pairs split over `threads` threads, best of REPEATS after a warm-up. */
-static double best_seconds(const allocator *a, long n, int batch, int threads)
+/* CPU seconds of the busiest of `threads` threads sharing n pairs, best of
+ * `repeats` after a warm-up. */
+static double best_seconds(const allocator *a, long n, int batch, int threads, int repeats)
 {
     double best = 1e30;
-    for (int r = 0; r <= REPEATS; r++) {
+    for (int r = 0; r <= repeats; r++) {
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
         pthread_t t[2];
         job jobs[2];
         for (int i = 0; i < threads; i++) {
-            jobs[i] = (job){a, n / threads, batch, &start};
+            jobs[i] = (job){a, n / threads, batch, &start, 0, 0};
             pthread_create(&t[i], NULL, run, &jobs[i]);
         }
         pthread_barrier_wait(&start);
-        double t0 = now();
-        for (int i = 0; i < threads; i++)
+        double dt = 0;
+        for (int i = 0; i < threads; i++) {
             pthread_join(t[i], NULL);
-        double dt = now() - t0;
+            if (jobs[i].t1 - jobs[i].t0 > dt)
+                dt = jobs[i].t1 - jobs[i].t0;
+        }
         pthread_barrier_destroy(&start);
         if (r > 0 && dt < best)
             best = dt;
@@ -214,15 +252,24 @@ int main(int argc, char **argv)
         }
     }
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 4000000;
-    n = n / BATCH * BATCH;
+    long batch = argc > 2 ? strtol(argv[2], NULL, 10) : 256;
+    long repeats = argc > 3 ? strtol(argv[3], NULL, 10) : 5;
+    if (n < 2 * MAX_BATCH || batch < 2 || batch > MAX_BATCH || repeats < 1 || repeats > 10000) {
+        fprintf(stderr, "bench_mem: usage: bench_mem [pairs >= %d] [batch in 2..%d] [repeats in 1..10000]\n",
+                2 * MAX_BATCH, MAX_BATCH);
+        return 1;
+    }
+    n = n / batch * batch;
     allocator glibc = {"glibc", GLIBC, {0}, NULL, NULL};
-    allocator subjects[4];
+    allocator subjects[6];
     int count = 0;
     zc_pool orders, generic;
     if (zc_pool_create(ZC_POOL_ORDERS, NULL, &orders) != ZC_OK || zc_pool_create(ZC_POOL_GENERIC, NULL, &generic))
         die("zc_pool_create");
     subjects[count++] = (allocator){"pool_orders", POOL, orders, NULL, NULL};
     subjects[count++] = (allocator){"pool_generic", POOL, generic, NULL, NULL};
+    subjects[count++] = (allocator){"pool_orders_cache", POOL_CACHE, orders, NULL, NULL};
+    subjects[count++] = (allocator){"pool_generic_cache", POOL_CACHE, generic, NULL, NULL};
     allocator ext = {"jemalloc", EXTERNAL, {0}, NULL, NULL};
     if (load_external("libjemalloc.so.2", "malloc", "free", &ext))
         subjects[count++] = ext;
@@ -230,16 +277,17 @@ int main(int argc, char **argv)
     if (load_external("libmimalloc.so.2", "mi_malloc", "mi_free", &ext))
         subjects[count++] = ext;
 
-    static const struct { const char *pattern; int batch; } patterns[] = {{"pairs", 1}, {"batch256", BATCH}};
+    struct { char pattern[32]; int batch; } patterns[2] = {{"pairs", 1}, {"", (int)batch}};
+    snprintf(patterns[1].pattern, sizeof patterns[1].pattern, "batch%ld", batch);
     for (int threads = 1; threads <= 2; threads++) {
         for (size_t p = 0; p < 2; p++) {
             char name[128], anchor[128];
             snprintf(anchor, sizeof anchor, "c/mem/glibc_%s/%dthread", patterns[p].pattern, threads);
-            double anchor_rate = (double)n / best_seconds(&glibc, n, patterns[p].batch, threads);
+            double anchor_rate = (double)n / best_seconds(&glibc, n, patterns[p].batch, threads, (int)repeats);
             emit(anchor, n, (double)n / anchor_rate, anchor, anchor_rate);
             for (int s = 0; s < count; s++) {
                 snprintf(name, sizeof name, "c/mem/%s_%s/%dthread", subjects[s].name, patterns[p].pattern, threads);
-                emit(name, n, best_seconds(&subjects[s], n, patterns[p].batch, threads), anchor, anchor_rate);
+                emit(name, n, best_seconds(&subjects[s], n, patterns[p].batch, threads, (int)repeats), anchor, anchor_rate);
             }
         }
     }

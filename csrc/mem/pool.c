@@ -16,8 +16,8 @@
 
 #include "mem_internal.h"
 
-#define ZC_SLOT_FREE 0
-#define ZC_SLOT_USED 1
+#define ZC_SLOT_FREE ZC_POOL_SLOT_FREE
+#define ZC_SLOT_USED ZC_POOL_SLOT_USED
 #define ZC_GUARD_BYTES 8
 #define ZC_CANARY 0x7a63c0ffee5eed5aull
 #define ZC_CACHE_BYTES ((size_t)256 << 10)
@@ -771,6 +771,154 @@ zc_status zc_pool_free(zc_pool pool, void *ptr)
         }
     }
     return free_slow(pool, ptr, __func__);
+}
+
+/* ---- inline caches (the inline halves are in mem.h) ----
+ * A cache's blocks are free slots whose state bytes say so; its counts are
+ * added to the calling thread's cache counters when folded, which is where
+ * the statistics sum them. */
+
+static void cache_fold(zc_pool_cache *c, zc_tcache *tc)
+{
+    zc_tc_class *tcc = &tc->cls[c->cls];
+    bump(&tcc->allocs, c->allocs);
+    bump(&tcc->frees, c->frees);
+    c->allocs = c->frees = 0;
+    publish_tc(tc);
+}
+
+/* The calling thread's cache of the pool behind an open cache, with the
+ * counts folded when the inline path stopped for them. */
+static zc_status cache_begin(zc_pool_cache *c, const char *fn, zc_tcache **tc)
+{
+    if (!c)
+        return POOL_ERR(fn, ZC_ERR_INVALID_ARGUMENT, "cache must not be NULL");
+    if (!c->gen)
+        return POOL_ERR(fn, ZC_ERR_STATE, "the pool cache is not open (never opened, or closed)");
+    ZC_CHECK(tcache_get(c->pool, fn, tc));
+    if (c->allocs >= ZC_POOL_CACHE_FOLD || c->frees >= ZC_POOL_CACHE_FOLD)
+        cache_fold(c, *tc);
+    return ZC_OK;
+}
+
+/* Moves the oldest `count` blocks to the thread's cache. */
+static void cache_spill(zc_pool_cache *c, zc_tcache *tc, uint32_t count)
+{
+    zc_tc_class *tcc = &tc->cls[c->cls];
+    for (uint32_t i = 0; i < count; i++) {
+        if (tcc->n == tcc->cap)
+            flush(tc, c->cls);
+        tcc->e[tcc->n++] = (zc_tc_entry){c->e[i].ptr, (_Atomic uint8_t *)c->e[i].state};
+    }
+    memmove(c->e, c->e + count, (c->n - count) * sizeof *c->e);
+    c->n -= count;
+}
+
+/* Fills half the cache from the thread's cache, which refills from the
+ * shared lists. An empty cache after a failed refill is the failure. */
+static zc_status cache_fill(zc_pool_cache *c, zc_tcache *tc, const char *fn)
+{
+    zc_tc_class *tcc = &tc->cls[c->cls];
+    while (c->n < ZC_POOL_CACHE_SLOTS / 2) {
+        if (!tcc->n) {
+            zc_status st = refill(tc, c->cls, fn);
+            if (st != ZC_OK)
+                return c->n ? ZC_OK : st;
+        }
+        zc_tc_entry e = tcc->e[--tcc->n];
+        c->e[c->n++] = (zc_pool_cache_entry){e.ptr, (unsigned char *)e.state};
+    }
+    return ZC_OK;
+}
+
+zc_status zc_pool_cache_open(zc_pool pool, size_t bytes, zc_pool_cache *out)
+{
+    if (!out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    memset(out, 0, sizeof *out);
+    zc_pool_impl *p = NULL;
+    ZC_CHECK(zc_pool_resolve(pool, __func__, &p));
+    if (bytes == 0 && !p->object_size)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "a cache of %s pool '%s' needs a block size",
+                      zc_pool_kind_name(p->kind), p->name);
+    if (bytes == 0)
+        bytes = p->object_size;
+    size_t need = bytes + (p->guard ? ZC_GUARD_BYTES : 0);
+    if ((p->object_size && bytes > p->object_size) || need > p->max_block)
+        return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "pool '%s' has no class of %zu-byte blocks to cache (largest: %zu)",
+                      p->name, bytes, p->object_size ? p->object_size : p->max_block);
+    uint32_t cls = p->class_of[(need - 1) >> p->align_shift];
+    out->pool = pool;
+    out->cls = cls;
+    out->live = (const uint32_t *)&g.slots[p->slot].gen;
+    out->gen = p->gen;
+    /* Guarded and secure pools check canaries and wipe at free: all out of line. */
+    out->limit = p->checked ? 0 : p->object_size ? p->object_size : p->classes[cls].size;
+    return ZC_OK;
+}
+
+zc_status zc_pool_cache_alloc_slow(zc_pool_cache *c, size_t bytes, void **out)
+{
+    static const char fn[] = "zc_pool_cache_alloc";
+    zc_tcache *tc = NULL;
+    ZC_CHECK(cache_begin(c, fn, &tc));
+    if (!out || bytes - 1 >= c->limit)
+        return alloc_slow(c->pool, bytes, out, fn);
+    if (!c->n)
+        ZC_CHECK(cache_fill(c, tc, fn));
+    zc_pool_cache_entry e = c->e[--c->n];
+    atomic_store_explicit((_Atomic uint8_t *)e.state, ZC_SLOT_USED, memory_order_relaxed);
+    c->allocs++;
+    *out = e.ptr;
+    return ZC_OK;
+}
+
+zc_status zc_pool_cache_free_slow(zc_pool_cache *c, void *ptr)
+{
+    static const char fn[] = "zc_pool_cache_free";
+    zc_tcache *tc = NULL;
+    ZC_CHECK(cache_begin(c, fn, &tc));
+    zc_pool_impl *p = tc->pool;
+    zc_chunk *ch = ptr && !p->checked ? zc_addrmap_lookup((uintptr_t)ptr) : NULL;
+    if (!ch || ch->pool != p || ch->cls != c->cls || !ch->shift)
+        return free_slow(c->pool, ptr, fn); /* other classes and slow pools; reports bad pointers */
+    /* Later frees into this slab stay inline. */
+    c->base = ch->base;
+    c->span = ch->span;
+    c->shift = ch->shift;
+    c->slot_mask = ch->slot_size - 1;
+    c->state = (unsigned char *)ch->state;
+    uintptr_t off = (uintptr_t)ptr - ch->base;
+    if (off >= ch->span || (off & c->slot_mask) ||
+        atomic_load_explicit(&ch->state[off >> ch->shift], memory_order_relaxed) != ZC_SLOT_USED)
+        return free_slow(c->pool, ptr, fn); /* interior pointer or double free: reported there */
+    if (c->n == ZC_POOL_CACHE_SLOTS)
+        cache_spill(c, tc, ZC_POOL_CACHE_SLOTS / 2);
+    _Atomic uint8_t *state = &ch->state[off >> ch->shift];
+    atomic_store_explicit(state, ZC_SLOT_FREE, memory_order_relaxed);
+    c->e[c->n++] = (zc_pool_cache_entry){ptr, (unsigned char *)state};
+    c->frees++;
+    return ZC_OK;
+}
+
+zc_status zc_pool_cache_flush(zc_pool_cache *c)
+{
+    zc_tcache *tc = NULL;
+    ZC_CHECK(cache_begin(c, __func__, &tc));
+    cache_spill(c, tc, c->n);
+    cache_fold(c, tc);
+    return ZC_OK;
+}
+
+zc_status zc_pool_cache_close(zc_pool_cache *c)
+{
+    if (!c)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "cache must not be NULL");
+    /* A destroyed pool took its blocks and counts with it. */
+    if (c->gen && atomic_load_explicit((const _Atomic uint32_t *)c->live, memory_order_relaxed) == c->gen)
+        ZC_CHECK(zc_pool_cache_flush(c));
+    memset(c, 0, sizeof *c);
+    return ZC_OK;
 }
 
 /* ---- creation and destruction ---- */

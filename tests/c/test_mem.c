@@ -470,6 +470,197 @@ static void test_guard_canary_catches_overrun(void **state)
     zc_pool_destroy(orders);
 }
 
+/* ---- inline caches ---- */
+
+static void test_cache_alloc_free_and_stats(void **state)
+{
+    (void)state;
+    enum { N = 3000 }; /* more than the cache holds and more than one fold */
+    zc_pool p = make_pool(ZC_POOL_ORDERS, NULL);
+    zc_pool_cache c;
+    assert_int_equal(zc_pool_cache_open(p, 0, &c), ZC_OK);
+    static char *b[N];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(zc_pool_cache_alloc(&c, 1 + i % 64, (void **)&b[i]), ZC_OK);
+        assert_int_equal((uintptr_t)b[i] % 64, 0);
+        memset(b[i], i & 0xff, 64);
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < 64; j++)
+            if ((unsigned char)b[i][j] != (i & 0xff))
+                fail_msg("block %d handed out twice", i);
+    /* Counts reach the pool at least every ZC_POOL_CACHE_FOLD operations. */
+    zc_pool_counters k = counters(p);
+    assert_true(k.allocs + ZC_POOL_CACHE_FOLD >= N && k.allocs <= N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(zc_pool_cache_free(&c, b[i]), ZC_OK);
+    /* LIFO: the block freed last comes back first. */
+    void *again;
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &again), ZC_OK);
+    assert_ptr_equal(again, b[N - 1]);
+    assert_int_equal(zc_pool_cache_free(&c, again), ZC_OK);
+    assert_int_equal(zc_pool_cache_flush(&c), ZC_OK);
+    k = counters(p);
+    assert_int_equal(k.allocs, N + 1);
+    assert_int_equal(k.frees, N + 1);
+    assert_int_equal(k.bytes_in_use, 0);
+    assert_true(k.peak_bytes >= (uint64_t)(N - ZC_POOL_CACHE_FOLD) * 64);
+
+    /* Blocks move freely between the cache and zc_pool_alloc / zc_pool_free. */
+    void *x, *y;
+    assert_int_equal(zc_pool_alloc(p, 64, &x), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &y), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, x), ZC_OK);
+    assert_int_equal(zc_pool_free(p, y), ZC_OK);
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    k = counters(p);
+    assert_int_equal(k.allocs, k.frees);
+    assert_int_equal(k.bytes_in_use, 0);
+    zc_pool_destroy(p);
+}
+
+static void test_cache_generic_pool_classes(void **state)
+{
+    (void)state;
+    zc_pool p = make_pool(ZC_POOL_GENERIC, NULL);
+    zc_pool_cache c;
+    expect_error(zc_pool_cache_open(p, 0, &c), ZC_ERR_INVALID_ARGUMENT, "needs a block size");
+    assert_int_equal(zc_pool_cache_open(p, 100, &c), ZC_OK); /* the 128-byte class */
+    void *small, *fit, *big, *large;
+    assert_int_equal(zc_pool_cache_alloc(&c, 16, &small), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 128, &fit), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 1000, &big), ZC_OK);     /* another class, out of line */
+    assert_int_equal(zc_pool_cache_alloc(&c, 3 * MIB, &large), ZC_OK); /* a chunk of its own */
+    memset(fit, 1, 128);
+    memset(big, 2, 1000);
+    memset(large, 3, 3 * MIB);
+    zc_pool_stats st;
+    assert_int_equal(zc_pool_cache_flush(&c), ZC_OK);
+    assert_int_equal(zc_pool_stats_get(p, &st), ZC_OK);
+    uint64_t in_128 = 0;
+    for (uint32_t i = 0; i < st.nclasses; i++)
+        if (st.classes[i].block_bytes == 128)
+            in_128 = st.classes[i].in_use;
+    assert_int_equal(in_128, 2);
+    assert_int_equal(st.large_allocs, 1);
+    assert_int_equal(zc_pool_cache_free(&c, large), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, big), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, fit), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, small), ZC_OK);
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    assert_int_equal(counters(p).bytes_in_use, 0);
+    zc_pool_destroy(p);
+}
+
+static void test_cache_bad_input(void **state)
+{
+    (void)state;
+    zc_pool p = make_pool(ZC_POOL_ORDERS, NULL);
+    zc_pool other = make_pool(ZC_POOL_ORDERS, NULL);
+    zc_pool_cache c, closed;
+    memset(&closed, 0, sizeof closed);
+    expect_error(zc_pool_cache_open(p, 65, &c), ZC_ERR_OUT_OF_RANGE, "no class");
+    expect_error(zc_pool_cache_open(p, 0, NULL), ZC_ERR_INVALID_ARGUMENT, "out");
+    zc_pool junk = {0xdeadbeefcafe1234ull};
+    expect_error(zc_pool_cache_open(junk, 0, &c), ZC_ERR_INVALID_ARGUMENT, "not a pool handle");
+    void *b = NULL, *o;
+    expect_error(zc_pool_cache_alloc(&closed, 64, &b), ZC_ERR_STATE, "not open");
+    expect_error(zc_pool_cache_free(&closed, b), ZC_ERR_STATE, "not open");
+    expect_error(zc_pool_cache_alloc(NULL, 64, &b), ZC_ERR_INVALID_ARGUMENT, "NULL");
+    expect_error(zc_pool_cache_free(NULL, b), ZC_ERR_INVALID_ARGUMENT, "NULL");
+
+    assert_int_equal(zc_pool_cache_open(p, 0, &c), ZC_OK);
+    expect_error(zc_pool_cache_alloc(&c, 0, &b), ZC_ERR_INVALID_ARGUMENT, "zero-byte");
+    expect_error(zc_pool_cache_alloc(&c, 65, &b), ZC_ERR_OUT_OF_RANGE, "exceeds");
+    expect_error(zc_pool_cache_alloc(&c, 64, NULL), ZC_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &b), ZC_OK);
+    assert_int_equal(zc_pool_alloc(other, 64, &o), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, NULL), ZC_OK);
+    void *heap = malloc(64);
+    expect_error(zc_pool_cache_free(&c, heap), ZC_ERR_INVALID_ARGUMENT, "not allocated by pool");
+    expect_error(zc_pool_cache_free(&c, o), ZC_ERR_INVALID_ARGUMENT, "another pool");
+    expect_error(zc_pool_cache_free(&c, (char *)b + 8), ZC_ERR_INVALID_ARGUMENT, "interior or misaligned");
+    free(heap);
+    assert_int_equal(zc_pool_cache_free(&c, b), ZC_OK);
+    /* The second free is caught on the inline path (same slab) and by zc_pool_free. */
+    expect_error(zc_pool_cache_free(&c, b), ZC_ERR_STATE, "double free");
+    expect_error(zc_pool_free(p, b), ZC_ERR_STATE, "double free");
+    zc_pool_counters k = counters(p);
+    assert_int_equal(k.double_frees, 2);
+    assert_int_equal(k.invalid_frees, 3);
+    assert_int_equal(k.bad_requests, 3);
+    /* Nothing was corrupted: the block comes back once. */
+    void *b2, *b3;
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &b2), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &b3), ZC_OK);
+    assert_ptr_equal(b2, b);
+    assert_ptr_not_equal(b3, b);
+    assert_int_equal(zc_pool_cache_free(&c, b3), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, b2), ZC_OK);
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    expect_error(zc_pool_cache_alloc(&c, 64, &b), ZC_ERR_STATE, "not open");
+    expect_error(zc_pool_cache_flush(&c), ZC_ERR_STATE, "not open");
+    assert_int_equal(counters(p).bytes_in_use, 0);
+    zc_pool_free(other, o);
+    zc_pool_destroy(other);
+    zc_pool_destroy(p);
+}
+
+static void test_cache_of_destroyed_pool(void **state)
+{
+    (void)state;
+    zc_pool p = make_pool(ZC_POOL_PRICE_LEVELS, NULL);
+    zc_pool_cache c;
+    void *b, *kept;
+    assert_int_equal(zc_pool_cache_open(p, 0, &c), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &kept), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 64, &b), ZC_OK);
+    assert_int_equal(zc_pool_cache_free(&c, b), ZC_OK); /* the cache holds blocks of the pool */
+    assert_int_equal(zc_pool_destroy(p), ZC_OK);
+    /* The memory is gone: every call is an error, none touches it (valgrind checks). */
+    expect_error(zc_pool_cache_alloc(&c, 64, &b), ZC_ERR_STATE, "destroyed");
+    expect_error(zc_pool_cache_free(&c, kept), ZC_ERR_STATE, "destroyed");
+    expect_error(zc_pool_cache_flush(&c), ZC_ERR_STATE, "destroyed");
+    /* A new pool in the same or another slot does not revive it. */
+    zc_pool q = make_pool(ZC_POOL_PRICE_LEVELS, NULL);
+    expect_error(zc_pool_cache_alloc(&c, 64, &b), ZC_ERR_STATE, "destroyed");
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    expect_error(zc_pool_cache_alloc(&c, 64, &b), ZC_ERR_STATE, "not open");
+    zc_pool_destroy(q);
+}
+
+static void test_cache_secure_and_guarded_pools(void **state)
+{
+    (void)state;
+    zc_pool_config cfg = {.flags = ZC_POOL_SECURE};
+    zc_pool p = make_pool(ZC_POOL_GENERIC, &cfg);
+    zc_pool_cache c;
+    unsigned char *key, seen[256];
+    assert_int_equal(zc_pool_cache_open(p, 256, &c), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 256, (void **)&key), ZC_OK);
+    assert_true(all_zero(key, 256));
+    memset(key, 0xAB, 256);
+    assert_int_equal(zc_pool_cache_free(&c, key), ZC_OK);
+    assert_int_equal(zc_pool_debug_read(p, key, seen, sizeof seen), ZC_OK);
+    assert_true(all_zero(seen, sizeof seen)); /* wiped at free, as with zc_pool_free */
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    zc_pool_destroy(p);
+
+    cfg.flags = ZC_POOL_GUARD;
+    p = make_pool(ZC_POOL_ORDERS, &cfg);
+    char *ok, *bad;
+    assert_int_equal(zc_pool_cache_open(p, 0, &c), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 40, (void **)&ok), ZC_OK);
+    assert_int_equal(zc_pool_cache_alloc(&c, 40, (void **)&bad), ZC_OK);
+    memset(ok, 1, 40);
+    memset(bad, 1, 41);
+    assert_int_equal(zc_pool_cache_free(&c, ok), ZC_OK);
+    expect_error(zc_pool_cache_free(&c, bad), ZC_ERR_OUT_OF_RANGE, "overrun");
+    assert_int_equal(counters(p).overruns, 1);
+    assert_int_equal(zc_pool_cache_close(&c), ZC_OK);
+    zc_pool_destroy(p);
+}
+
 static void test_zeroed_allocation(void **state)
 {
     (void)state;
@@ -943,6 +1134,11 @@ int main(void)
         cmocka_unit_test(test_bad_frees),
         cmocka_unit_test(test_destroyed_and_bogus_pools),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_cache_alloc_free_and_stats),
+        cmocka_unit_test(test_cache_generic_pool_classes),
+        cmocka_unit_test(test_cache_bad_input),
+        cmocka_unit_test(test_cache_of_destroyed_pool),
+        cmocka_unit_test(test_cache_secure_and_guarded_pools),
         cmocka_unit_test(test_secure_pool_wipes_on_free),
         cmocka_unit_test(test_secure_compaction_leaves_no_copies),
         cmocka_unit_test(test_guard_canary_catches_overrun),

@@ -1,7 +1,8 @@
 /* Lock-free paths under load: N threads allocate and free random sizes from
  * shared pools (about 1M alloc/free pairs by default), hand a share of their
  * blocks to other threads to free, pin and rewrite handles while another
- * thread compacts, and a monitor polls the statistics throughout. Every
+ * thread compacts, and a monitor polls the statistics throughout. Half the
+ * threads take and return order blocks through inline caches. Every
  * block carries a unique tag, so a block handed out twice is caught.
  * ZC_STRESS_OPS and ZC_STRESS_THREADS scale it (make test-threads runs it
  * under ThreadSanitizer and helgrind with fewer operations). */
@@ -53,6 +54,7 @@ typedef struct worker {
     shared *s;
     int id;
     uint64_t rng;
+    zc_pool_cache *cache; /* even threads take and return order blocks through an inline cache */
 } worker;
 
 static uint64_t next(uint64_t *x)
@@ -69,14 +71,15 @@ static void stamp(const block *b)
     ((unsigned char *)b->ptr)[b->size - 1] = (unsigned char)b->tag;
 }
 
-static void verify_and_free(shared *s, const block *b)
+static void verify_and_free(shared *s, zc_pool_cache *cache, const block *b)
 {
     uint64_t tag;
     memcpy(&tag, b->ptr, sizeof tag);
     if (tag != b->tag || ((unsigned char *)b->ptr)[b->size - 1] != (unsigned char)b->tag)
         fail_msg("block %p (%zu bytes) was overwritten: tag %#llx, expected %#llx", b->ptr, b->size,
                  (unsigned long long)tag, (unsigned long long)b->tag);
-    zc_status st = zc_pool_free(b->orders ? s->orders : s->generic, b->ptr);
+    zc_status st = b->orders && cache ? zc_pool_cache_free(cache, b->ptr)
+                                      : zc_pool_free(b->orders ? s->orders : s->generic, b->ptr);
     if (st != ZC_OK)
         fail_msg("free: %s", zc_last_error());
 }
@@ -91,7 +94,7 @@ static int post(mailbox *m, const block *b)
     return ok;
 }
 
-static void drain(shared *s, mailbox *m)
+static void drain(shared *s, zc_pool_cache *cache, mailbox *m)
 {
     block items[MAILBOX];
     pthread_mutex_lock(&m->lock);
@@ -100,7 +103,7 @@ static void drain(shared *s, mailbox *m)
     m->n = 0;
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < n; i++)
-        verify_and_free(s, &items[i]);
+        verify_and_free(s, cache, &items[i]);
     atomic_fetch_add(&s->cross_frees, n);
 }
 
@@ -151,6 +154,11 @@ static void *work(void *arg)
     uint64_t serial = 0;
     zc_handle h[HANDLES];
     uint64_t val[HANDLES];
+    zc_pool_cache cache;
+    if (w->id % 2 == 0) {
+        assert_int_equal(zc_pool_cache_open(s->orders, 0, &cache), ZC_OK);
+        w->cache = &cache;
+    }
     for (int i = 0; i < HANDLES; i++) {
         assert_int_equal(zc_handle_alloc(s->generic, 512, &h[i]), ZC_OK);
         atomic_fetch_add(&s->handle_allocs, 1);
@@ -168,7 +176,8 @@ static void *work(void *arg)
             block b;
             b.size = random_size(w, &b.orders);
             b.tag = (uint64_t)(w->id + 1) << 48 | ++serial;
-            zc_status st = zc_pool_alloc(b.orders ? s->orders : s->generic, b.size, &b.ptr);
+            zc_status st = b.orders && w->cache ? zc_pool_cache_alloc(w->cache, b.size, &b.ptr)
+                                                : zc_pool_alloc(b.orders ? s->orders : s->generic, b.size, &b.ptr);
             if (st != ZC_OK)
                 fail_msg("alloc of %zu: %s", b.size, zc_last_error());
             stamp(&b);
@@ -182,23 +191,26 @@ static void *work(void *arg)
         int to = (int)((r >> 32) % (uint64_t)s->nthreads);
         /* About a third of the blocks are freed by another thread. */
         if (to == w->id || (r >> 40) % 3 != 0 || !post(&s->box[to], &b))
-            verify_and_free(s, &b);
+            verify_and_free(s, w->cache, &b);
         if ((r >> 20) % 16 == 0)
-            drain(s, &s->box[w->id]);
+            drain(s, w->cache, &s->box[w->id]);
         if ((r >> 26) % 16 == 0)
             handle_round(s, w, h, val);
     }
     for (int i = 0; i < n; i++)
-        verify_and_free(s, &win[i]);
+        verify_and_free(s, w->cache, &win[i]);
     for (int i = 0; i < HANDLES; i++)
         assert_int_equal(zc_handle_free(s->generic, h[i]), ZC_OK);
     /* Keep taking deliveries until nobody can post any more. */
     atomic_fetch_add(&s->finished, 1);
     while (atomic_load(&s->finished) < s->nthreads) {
-        drain(s, &s->box[w->id]);
+        drain(s, w->cache, &s->box[w->id]);
         sched_yield();
     }
-    drain(s, &s->box[w->id]);
+    drain(s, w->cache, &s->box[w->id]);
+    if (w->cache)
+        assert_int_equal(zc_pool_cache_close(w->cache), ZC_OK); /* folds its counts for the totals below */
+    w->cache = NULL;
     return NULL;
 }
 
@@ -261,7 +273,7 @@ static void test_threads_alloc_free_cross_thread(void **state)
     pthread_create(&compactor, NULL, compact_loop, s);
     pthread_create(&mon, NULL, monitor, s);
     for (int i = 0; i < s->nthreads; i++) {
-        w[i] = (worker){s, i, 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)};
+        w[i] = (worker){s, i, 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1), NULL};
         pthread_create(&threads[i], NULL, work, &w[i]);
     }
     for (int i = 0; i < s->nthreads; i++)

@@ -138,6 +138,109 @@ ZC_API zc_status zc_pool_alloc_zeroed(zc_pool pool, size_t bytes, void **out);
  * has been freed. */
 ZC_API zc_status zc_pool_free(zc_pool pool, void *ptr);
 
+/* ---- Inline caches: the fastest path, for one thread at a time ----
+ * A zc_pool_cache holds up to ZC_POOL_CACHE_SLOTS free blocks of one size
+ * class of a pool in the caller's memory. zc_pool_cache_alloc and
+ * zc_pool_cache_free are inline: on their fast path they touch only the
+ * cache, the block's state byte and the pool's generation word, and make no
+ * call into the library. They keep the guarantees of zc_pool_alloc and
+ * zc_pool_free:
+ * - every call first checks the pool's generation, so a destroyed pool is an
+ *   error (ZC_ERR_STATE), never a crash;
+ * - a double free, a foreign, interior or misaligned pointer is an error and
+ *   is counted, exactly as with zc_pool_free;
+ * - allocations and frees are counted in the cache and folded into the
+ *   pool's statistics every ZC_POOL_CACHE_FOLD of either, and at flush and
+ *   close: zc_pool_snapshot lags by at most that many blocks per open cache
+ *   (counts a cache holds when its pool is destroyed are dropped).
+ * Requests larger than the cache's class, frees of blocks of other classes,
+ * of classes whose slot size is not a power of two and of other slabs than
+ * the latest one, and every call on guarded or
+ * secure pools (canaries and wiping happen at free) leave the inline path
+ * for an out-of-line call with the semantics of zc_pool_alloc / zc_pool_free.
+ * The cache trades half its blocks at a time with the calling thread's
+ * cache of the pool. Blocks a cache holds are free but no other thread can
+ * take them until zc_pool_cache_flush or zc_pool_cache_close. Blocks may be
+ * freed through any cache of the pool or with zc_pool_free, in any thread. */
+
+#define ZC_POOL_CACHE_SLOTS 256 /* 4 KiB of entries: a batch of up to 256 blocks never leaves the cache */
+#define ZC_POOL_CACHE_FOLD 1024
+
+typedef struct zc_pool_cache_entry {
+    void *ptr;
+    unsigned char *state; /* the block's state byte in the slab's metadata */
+} zc_pool_cache_entry;
+
+/* Private fields: only the functions below read and write them. A zeroed or
+ * closed cache is valid to pass: every call on it fails with ZC_ERR_STATE. */
+typedef struct zc_pool_cache {
+    uint32_t n;                 /* cached blocks */
+    uint32_t gen;               /* the pool's generation when opened; 0 when closed */
+    const uint32_t *live;       /* the pool's current generation, in the library's slot table */
+    uint64_t allocs, frees;     /* not yet folded into the pool's statistics */
+    size_t limit;               /* largest request served inline; 0 on checked pools */
+    uintptr_t base, span;       /* the slab of the latest out-of-line free: frees into it stay inline */
+    uintptr_t slot_mask;        /* slot size - 1 (power-of-two slots only) */
+    unsigned shift;             /* log2(slot size) */
+    uint32_t cls;
+    unsigned char *state;       /* state bytes of that slab */
+    zc_pool pool;
+    zc_pool_cache_entry e[ZC_POOL_CACHE_SLOTS];
+} zc_pool_cache;
+
+/* Opens a cache for blocks of `bytes` (0 = a fixed pool's object size); it
+ * serves inline every request up to its class size (a fixed pool's object
+ * size). */
+ZC_API zc_status zc_pool_cache_open(zc_pool pool, size_t bytes, zc_pool_cache *out);
+/* Returns the cached blocks to the pool and folds the counts; the cache
+ * stays open. */
+ZC_API zc_status zc_pool_cache_flush(zc_pool_cache *c);
+/* Flushes and closes. A cache whose pool was destroyed closes without error:
+ * the pool has released its blocks. */
+ZC_API zc_status zc_pool_cache_close(zc_pool_cache *c);
+/* The out-of-line halves of the inline functions below; call those instead. */
+ZC_API zc_status zc_pool_cache_alloc_slow(zc_pool_cache *c, size_t bytes, void **out);
+ZC_API zc_status zc_pool_cache_free_slow(zc_pool_cache *c, void *ptr);
+
+/* The slot states of zc_pool_cache_entry.state (also used by zc_pool_free). */
+#define ZC_POOL_SLOT_FREE 0
+#define ZC_POOL_SLOT_USED 1
+
+/* zc_pool_alloc through a cache. */
+static inline zc_status zc_pool_cache_alloc(zc_pool_cache *c, size_t bytes, void **out)
+{
+    if (__builtin_expect(c != NULL && bytes - 1 < c->limit && c->n != 0 && c->allocs < ZC_POOL_CACHE_FOLD && out != NULL &&
+                             __atomic_load_n(c->live, __ATOMIC_RELAXED) == c->gen,
+                         1)) {
+        zc_pool_cache_entry e = c->e[--c->n];
+        __atomic_store_n(e.state, ZC_POOL_SLOT_USED, __ATOMIC_RELAXED);
+        c->allocs++;
+        *out = e.ptr;
+        return ZC_OK;
+    }
+    return zc_pool_cache_alloc_slow(c, bytes, out);
+}
+
+/* zc_pool_free through a cache. */
+static inline zc_status zc_pool_cache_free(zc_pool_cache *c, void *ptr)
+{
+    uintptr_t off = (uintptr_t)ptr - (c != NULL ? c->base : 0);
+    if (__builtin_expect(c != NULL && off < c->span && (off & c->slot_mask) == 0 && c->n < ZC_POOL_CACHE_SLOTS &&
+                             c->frees < ZC_POOL_CACHE_FOLD && __atomic_load_n(c->live, __ATOMIC_RELAXED) == c->gen,
+                         1)) {
+        unsigned char *state = c->state + (off >> c->shift);
+        if (__builtin_expect(__atomic_load_n(state, __ATOMIC_RELAXED) == ZC_POOL_SLOT_USED, 1)) {
+            __atomic_store_n(state, ZC_POOL_SLOT_FREE, __ATOMIC_RELAXED);
+            c->e[c->n].ptr = ptr;
+            c->e[c->n].state = state;
+            c->n++;
+            c->frees++;
+            return ZC_OK;
+        }
+    }
+    return zc_pool_cache_free_slow(c, ptr);
+}
+
 /* Counters, cheap enough to poll: no locks on the fast path are taken and
  * nothing is scanned. */
 typedef struct zc_pool_counters {
