@@ -18,17 +18,34 @@ output index order: ``"nn"``, ``"nr"``, ``"rn"`` or ``"rr"`` (``n`` natural,
 
 Results live in engine-owned memory; the returned NumPy arrays view it without
 a copy (their ``base`` is a :class:`zkclob.Buffer`).
+
+Batch polynomial commitments: ``c = commit(columns, field=..., blowup=...)``
+extends every column (:func:`lde`), hashes every row of the extension with
+Poseidon2 and builds a Merkle tree over the rows; ``c.root`` is the
+commitment, ``open(c, indices)`` returns the rows with one multiproof, and
+``verify(root, indices, rows, proof, lde_rows=...)`` checks them.
+
+The hashes and trees of :mod:`zkclob.hashes` and :mod:`zkclob.merkle` are
+re-exported here: ``zk.poseidon2(rows)`` (the sponge digest),
+``zk.poseidon2_permute``, ``zk.poseidon2_compress``, ``zk.sha256_batch``,
+``zk.keccak256_batch`` and ``zk.MerkleTree(leaves)``.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _zkclob
+from . import _zkclob, hashes, merkle
 from ._zkclob import InvalidArgumentError
 from .devices import DeviceLike, find_device
+from .hashes import keccak256_batch, poseidon2_compress, poseidon2_hash, poseidon2_permute, sha256_batch
+from .merkle import MerkleTree
+
+poseidon2 = poseidon2_hash
+"""``zk.poseidon2(rows, instance="babybear16")``: Poseidon2 sponge digests of rows
+(:func:`zkclob.hashes.poseidon2_hash`)."""
 
 BABYBEAR_P = 2013265921
 GOLDILOCKS_P = 2**64 - 2**32 + 1
@@ -182,23 +199,137 @@ def set_simd(level: str) -> None:
     _zkclob.zk_simd_set(_zkclob.zk_simd_best() if level == "auto" else _SIMD[level])
 
 
+class Opening(NamedTuple):
+    """Opened LDE row indices (sorted, unique, uint64), the rows ``(k, cols)`` and their multiproof ``(m, 32)``."""
+
+    indices: np.ndarray
+    rows: np.ndarray
+    proof: np.ndarray
+
+
+_DEFAULT_INSTANCES = {"babybear": "babybear16", "goldilocks": "goldilocks8"}
+
+
+def _commit_instance(instance: Optional[str], field: str) -> str:
+    key = _field(field)[0]
+    instance = _DEFAULT_INSTANCES[key] if instance is None else instance
+    info = hashes.instance_info(instance)
+    if info["goldilocks"] != (key == "goldilocks"):
+        raise InvalidArgumentError(f"Poseidon2 instance {instance!r} does not hash {key} elements")
+    return instance
+
+
+class Commitment:
+    """A batch polynomial commitment (see :func:`commit`): the root, the LDE matrix and its Merkle tree."""
+
+    def __init__(self, handle, field: str, blowup: int, instance: str, order: str, coset: bool, rows: int, cols: int):
+        self._handle = handle
+        self.field, self.blowup, self.instance, self.order, self.coset = field, blowup, instance, order, coset
+        self.rows, self.cols = rows, cols
+        self.lde_rows = rows * blowup
+
+    @property
+    def root(self) -> bytes:
+        """The 32-byte Merkle root (the Poseidon2 digest elements, little-endian)."""
+        return _zkclob.commitment_root(self._handle)
+
+    @property
+    def lde(self) -> np.ndarray:
+        """The ``(rows * blowup, cols)`` LDE matrix (prover data) as a read-only view without a copy."""
+        view = _zkclob.commitment_lde(self._handle)
+        view.flags.writeable = False
+        return view
+
+    def open(self, indices: Sequence[int]) -> Opening:
+        """The LDE rows at ``indices`` (duplicates merged, sorted) and one multiproof for all of them."""
+        idx = np.unique(merkle._index_array("indices", indices))
+        if idx.size == 0:
+            raise InvalidArgumentError("no row indices given")
+        rows, proof = _zkclob.commit_open(self._handle, idx)
+        return Opening(idx, rows, proof)
+
+    def __repr__(self) -> str:
+        return (f"<Commitment {self.field} {self.rows}x{self.cols} blowup={self.blowup} {self.instance} "
+                f"root={self.root.hex()}>")
+
+
+def commit(columns: ArrayLike, field: str = "babybear", blowup: int = 2, order: str = "nn", coset: bool = True,
+           instance: Optional[str] = None, device: DeviceLike = "auto") -> Commitment:
+    """Batch polynomial commitment to the columns of a ``(rows, cols)`` matrix (a 1-D array is one column).
+
+    The columns are evaluations on the subgroup H of size ``rows`` (a power of two); each is extended
+    as by :func:`lde` (``blowup`` 2, 4 or 8, onto ``g H'`` with ``coset=True``, in output order
+    ``order[1]``), each row of the LDE matrix is hashed with the Poseidon2 sponge of ``instance``
+    (default ``"babybear16"`` or ``"goldilocks8"``) into a leaf, and a Merkle tree is built over the
+    rows (:class:`zkclob.merkle.MerkleTree` rules). Plonky3 lays its LDEs out bit-reversed: ``order="nr"``."""
+    global last_device
+    key = _field(field)[0]
+    if isinstance(blowup, bool) or not isinstance(blowup, (int, np.integer)) or blowup not in BLOWUPS:
+        raise InvalidArgumentError(f"blowup must be 2, 4 or 8, got {blowup!r}")
+    instance = _commit_instance(instance, key)
+    arr = _values(columns, key, "columns", (1, 2))
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    code = _order(order)
+    handle, last_device = _zkclob.commit(arr, _field(key)[1], int(blowup), code, bool(coset),
+                                         hashes.INSTANCES[instance], find_device(device))
+    return Commitment(handle, key, int(blowup), instance, order.lower(), bool(coset), arr.shape[0], arr.shape[1])
+
+
+def open(commitment: Commitment, indices: Sequence[int]) -> Opening:
+    """``commitment.open(indices)``: the LDE rows at ``indices`` and their batch Merkle proof."""
+    if not isinstance(commitment, Commitment):
+        raise InvalidArgumentError(f"commitment must be a Commitment, not {type(commitment).__name__}")
+    return commitment.open(indices)
+
+
+def verify(root, indices: Sequence[int], rows, proof, lde_rows: int, field: str = "babybear",
+           instance: Optional[str] = None) -> bool:
+    """Check an opening of a commitment with ``lde_rows`` LDE rows against its 32-byte ``root``.
+
+    ``indices`` strictly increasing, ``rows`` the ``(k, cols)`` opened rows in the same order, ``proof``
+    the ``(m, 32)`` multiproof. Returns ``False`` for tampered rows or proof or rows of other indices;
+    raises InvalidArgumentError for malformed input (bad indices, a proof of the wrong length, values
+    not reduced mod p)."""
+    key = _field(field)[0]
+    instance = _commit_instance(instance, key)
+    if isinstance(lde_rows, bool) or not isinstance(lde_rows, (int, np.integer)) or lde_rows < 1:
+        raise InvalidArgumentError(f"lde_rows must be a positive integer, got {lde_rows!r}")
+    idx = merkle._index_array("indices", indices)
+    opened = _values(rows, key, "rows", (2,))
+    return _zkclob.commit_verify(hashes.INSTANCES[instance], merkle._root_bytes(root), int(lde_rows), idx, opened,
+                                 merkle._proof_nodes(proof))
+
+
+# ``open`` stays out of __all__: a star import must not shadow the builtin.
 __all__ = [
     "BABYBEAR_P",
     "BLOWUPS",
+    "Commitment",
+    "MerkleTree",
+    "Opening",
     "GOLDILOCKS_P",
     "MAX_LOG_ROWS",
     "ORDERS",
     "batch_inverse",
+    "commit",
     "evaluate",
     "field_info",
     "interpolate",
     "intt",
+    "keccak256_batch",
     "last_device",
     "lde",
     "ntt",
     "poly_mul",
+    "poseidon2",
+    "poseidon2_compress",
+    "poseidon2_hash",
+    "poseidon2_permute",
     "set_simd",
+    "sha256_batch",
     "simd",
     "simd_best",
     "two_adic_generator",
+    "verify",
 ]

@@ -27,21 +27,29 @@ static inline AVX2 __m256i bb_sub(__m256i a, __m256i b)
     return _mm256_min_epu32(t, _mm256_add_epi32(t, p));
 }
 
+/* The odd 32-bit lanes moved down to the even ones (a shuffle, which keeps
+ * the shift units free for the products). */
+static inline AVX2 __m256i odd_lanes(__m256i x)
+{
+    return _mm256_castps_si256(_mm256_movehdup_ps(_mm256_castsi256_ps(x)));
+}
+
 /* Montgomery product, as zc_bb_mont_reduce: the even and odd lanes are
  * multiplied as 64-bit products; q = lo(ab) * p^-1 makes ab - qp a multiple
  * of 2^32, so hi(ab) - hi(qp) in (-p, p) is the result before the final
- * correction, which min does as in bb_sub. */
+ * correction, which min does as in bb_sub. The high halves are gathered
+ * into one vector first, so the subtraction runs on 32-bit lanes. */
 static inline AVX2 __m256i bb_mul(__m256i a, __m256i b)
 {
     __m256i p = _mm256_set1_epi32((int)ZC_BB_P);
     __m256i mu = _mm256_set1_epi32((int)ZC_BB_MU);
     __m256i ab_even = _mm256_mul_epu32(a, b);
-    __m256i ab_odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32));
+    __m256i ab_odd = _mm256_mul_epu32(odd_lanes(a), odd_lanes(b));
     __m256i qp_even = _mm256_mul_epu32(_mm256_mul_epu32(ab_even, mu), p);
     __m256i qp_odd = _mm256_mul_epu32(_mm256_mul_epu32(ab_odd, mu), p);
-    __m256i d_even = _mm256_srli_epi64(_mm256_sub_epi64(ab_even, qp_even), 32);
-    __m256i d_odd = _mm256_sub_epi64(ab_odd, qp_odd);
-    __m256i d = _mm256_blend_epi32(d_even, d_odd, 0xaa);
+    __m256i ab_hi = _mm256_blend_epi32(odd_lanes(ab_even), ab_odd, 0xaa);
+    __m256i qp_hi = _mm256_blend_epi32(odd_lanes(qp_even), qp_odd, 0xaa);
+    __m256i d = _mm256_sub_epi32(ab_hi, qp_hi);
     return _mm256_min_epu32(d, _mm256_add_epi32(d, p));
 }
 
@@ -202,6 +210,71 @@ static AVX2 void lanes(uint32_t *a, uint32_t *b, const uint32_t *w, uint64_t col
         zc_ntt_butterflies_bb(a + k, b + k, w, cols, q0 + k, n - k, dif);
 }
 
+/* The twiddles of eight lanes from lane q0 + k of a stage table w, as
+ * `lanes` picks them: one per lane (cols = 1) or one for all eight. */
+static inline AVX2 __m256i lane_twiddles(const uint32_t *w, uint64_t cols, uint64_t q0, uint64_t k, uint64_t low)
+{
+    return cols == 1 ? load(w + q0 + k) : _mm256_set1_epi32((int)w[low]);
+}
+
+/* Two stages at once, levels `level` and level + 1, of n lanes from lane q0
+ * of a group with rows `stride` apart: each quadruple of rows j, j + m,
+ * j + 2m, j + 3m (m = 2^level) is loaded and stored once for both, as in
+ * radix4. tw1 and tw2 are the two stages' tables (tw + 2^(s0 + level) and
+ * tw + 2^(s0 + level + 1)). Needs lanes that `lanes` vectorises whole. */
+static AVX2 void lanes_radix4(uint32_t *x, uint64_t stride, const uint32_t *tw1, const uint32_t *tw2, uint64_t cols,
+                              uint32_t s0, uint32_t s, uint32_t level, uint64_t q0, uint64_t n, uint64_t low0,
+                              uint64_t c0, uint32_t dif)
+{
+    uint64_t m = (uint64_t)1 << level, nrows = (uint64_t)1 << s;
+    for (uint64_t j0 = 0; j0 < nrows; j0 += 4 * m)
+        for (uint64_t jt = 0; jt < m; jt++) {
+            uint32_t *pa = x + (j0 + jt) * stride, *pb = pa + m * stride, *pc = pb + m * stride,
+                     *pd = pc + m * stride;
+            const uint32_t *w1 = tw1 + (jt << s0), *w2 = tw2 + (jt << s0), *w3 = tw2 + ((jt + m) << s0);
+            uint64_t low = low0, c = c0;
+            for (uint64_t k = 0; k < n; k += 8) {
+                __m256i a = load(pa + k), b = load(pb + k), cc = load(pc + k), d = load(pd + k);
+                __m256i t1 = lane_twiddles(w1, cols, q0, k, low), t2 = lane_twiddles(w2, cols, q0, k, low),
+                        t3 = lane_twiddles(w3, cols, q0, k, low);
+                if (dif) {
+                    dif2(&a, &cc, t2);
+                    dif2(&b, &d, t3);
+                    dif2(&a, &b, t1);
+                    dif2(&cc, &d, t1);
+                } else {
+                    dit2(&a, &b, t1);
+                    dit2(&cc, &d, t1);
+                    dit2(&a, &cc, t2);
+                    dit2(&b, &d, t3);
+                }
+                store(pa + k, a);
+                store(pb + k, b);
+                store(pc + k, cc);
+                store(pd + k, d);
+                c += 8;
+                if (c == cols) {
+                    c = 0;
+                    low++;
+                }
+            }
+        }
+}
+
+/* One stage (level) of n lanes from lane q0 of a group, rows `stride` apart. */
+static AVX2 void lanes_radix2(uint32_t *x, uint64_t stride, const uint32_t *tw, uint64_t cols, uint32_t s0,
+                              uint32_t s, uint32_t level, uint64_t q0, uint64_t n, uint64_t low0, uint64_t c0,
+                              uint32_t dif)
+{
+    uint64_t span = (uint64_t)1 << level, nrows = (uint64_t)1 << s;
+    const uint32_t *tws = tw + ((uint64_t)1 << (s0 + level));
+    for (uint64_t j0 = 0; j0 < nrows; j0 += 2 * span)
+        for (uint64_t jt = 0; jt < span; jt++) {
+            uint32_t *a = x + (j0 + jt) * stride;
+            lanes(a, a + span * stride, tws + (jt << s0), cols, q0, n, low0, c0, dif);
+        }
+}
+
 AVX2 void zc_avx2_ntt_group_bb(uint32_t *x, uint64_t stride, const uint32_t *tw, uint64_t cols, uint32_t s0,
                                uint32_t s, uint32_t dif, uint64_t q0, uint64_t n, uint32_t scale)
 {
@@ -214,15 +287,23 @@ AVX2 void zc_avx2_ntt_group_bb(uint32_t *x, uint64_t stride, const uint32_t *tw,
         block(x, tw, s, dif);
     } else {
         uint64_t low0 = q0 / cols, c0 = q0 % cols;
-        for (uint32_t i = 0; i < s; i++) {
-            uint32_t level = dif ? s - 1 - i : i;
-            uint64_t span = (uint64_t)1 << level;
-            const uint32_t *tws = tw + ((uint64_t)1 << (s0 + level));
-            for (uint64_t j0 = 0; j0 < nrows; j0 += 2 * span)
-                for (uint64_t jt = 0; jt < span; jt++) {
-                    uint32_t *a = x + (j0 + jt) * stride;
-                    lanes(a, a + span * stride, tws + (jt << s0), cols, q0, n, low0, c0, dif);
-                }
+        /* Whole vectors with the twiddles `lanes` takes: stages in pairs. */
+        int whole = n % 8 == 0 && (cols == 1 || (cols % 8 == 0 && c0 % 8 == 0));
+        uint32_t pairs = whole ? s / 2 : 0, rest = s - 2 * pairs;
+        if (dif) { /* levels s - 1 down to 0: pairs from the top, then the rest */
+            for (uint32_t i = 0; i < pairs; i++) {
+                uint32_t level = s - 2 - 2 * i;
+                lanes_radix4(x, stride, tw + ((uint64_t)1 << (s0 + level)), tw + ((uint64_t)1 << (s0 + level + 1)),
+                             cols, s0, s, level, q0, n, low0, c0, 1);
+            }
+            for (uint32_t level = rest; level-- > 0;)
+                lanes_radix2(x, stride, tw, cols, s0, s, level, q0, n, low0, c0, 1);
+        } else { /* levels 0 up to s - 1: the rest, then pairs */
+            for (uint32_t level = 0; level < rest; level++)
+                lanes_radix2(x, stride, tw, cols, s0, s, level, q0, n, low0, c0, 0);
+            for (uint32_t level = rest; level < s; level += 2)
+                lanes_radix4(x, stride, tw + ((uint64_t)1 << (s0 + level)), tw + ((uint64_t)1 << (s0 + level + 1)),
+                             cols, s0, s, level, q0, n, low0, c0, 0);
         }
     }
     if (scale) {

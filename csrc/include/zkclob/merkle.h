@@ -28,6 +28,7 @@
 #include "zkclob/core.h"
 #include "zkclob/hash.h"
 #include "zkclob/mem.h"
+#include "zkclob/zk.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,6 +94,44 @@ ZC_API zc_status zc_merkle_update_bytes(int *device, zc_merkle_tree *t, const ui
 ZC_API zc_status zc_merkle_verify(zc_merkle_hash hash, zc_poseidon2_instance inst, const uint8_t *root,
                                   uint64_t num_leaves, const uint64_t *indices, size_t k, const uint8_t *leaf_digests,
                                   const uint8_t *proof, size_t proof_nodes, int *valid);
+
+/* ==== Batch polynomial commitments ==========================================
+ *
+ * zc_commit commits to the cols columns of a rows x cols matrix of canonical
+ * field elements (evaluations on H, as zc_lde takes them): the low-degree
+ * extension of every column (zc_lde with params and blowup: rows * blowup
+ * rows on the coset s H' or on H'), then a Poseidon2 tree of instance inst
+ * (of the same field) whose leaf i is the sponge digest of LDE row i. The
+ * commitment keeps the LDE matrix and the tree as prover data.
+ *
+ * An opening of leaf indices (strictly increasing, below rows * blowup) is
+ * those LDE rows and their tree's multiproof. zc_commit_verify checks one on
+ * the host from the root alone. */
+typedef struct zc_commitment zc_commitment;
+
+ZC_API zc_status zc_commit(int *device, const zc_ntt_params *params, uint32_t blowup, zc_poseidon2_instance inst,
+                           const void *columns, size_t rows, size_t cols, zc_commitment **out);
+ZC_API void zc_commitment_free(zc_commitment *c);
+ZC_API void zc_commitment_root(const zc_commitment *c, uint8_t out[ZC_DIGEST_BYTES]);
+/* The LDE matrix, (rows * blowup, cols) uint32 or uint64, and the tree; the
+ * commitment owns both (zc_array_retain to keep the matrix longer). */
+ZC_API zc_array *zc_commitment_lde(const zc_commitment *c);
+ZC_API const zc_merkle_tree *zc_commitment_tree(const zc_commitment *c);
+
+/* The k LDE rows at strictly increasing indices, as a new (k, cols) array,
+ * and their multiproof, as a new (nodes, 32) uint8 array. */
+ZC_API zc_status zc_commit_open(const zc_commitment *c, const uint64_t *indices, size_t k, zc_array **rows,
+                                zc_array **proof);
+
+/* Checks an opening against root: k >= 1 strictly increasing indices below
+ * lde_rows (a power of two), the k x cols opened rows (elements of inst's
+ * field) and proof_nodes x 32 bytes of proof. *valid is 1 when it leads to
+ * root, else 0 (tampered rows or proof, rows opened at other indices).
+ * Malformed input (bad indices, a proof of the wrong length, elements not
+ * reduced mod p) is an error. */
+ZC_API zc_status zc_commit_verify(zc_poseidon2_instance inst, const uint8_t *root, uint64_t lde_rows, size_t cols,
+                                  const uint64_t *indices, size_t k, const void *rows, const uint8_t *proof,
+                                  size_t proof_nodes, int *valid);
 
 #ifdef __cplusplus
 }
