@@ -48,6 +48,13 @@ ZC_API zc_status zc_ecdsa_sign(const uint8_t seckey[32], const uint8_t digest32[
 ZC_API zc_status zc_ecdsa_sign_batch(const uint8_t *seckeys32, size_t nkeys, const uint32_t *key_index,
                                      const uint8_t *digests32, size_t n, uint8_t *sigs64);
 
+/* Strict DER (BIP 66 / X.690 DER) ECDSA signature: SEQUENCE of two positive
+ * minimal INTEGERs of at most 32 value bytes, short-form lengths, nothing
+ * trailing. ok = 1 and sig64 = r || s when well formed; else ok = 0 and sig64
+ * zeroed. A malformed encoding is not an error (r and s are range-checked by
+ * verification, not here). */
+ZC_API zc_status zc_ecdsa_sig_parse_der(const uint8_t *der, size_t len, uint8_t sig64[64], uint8_t *ok);
+
 #ifdef __cplusplus
 }
 #endif
