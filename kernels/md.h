@@ -35,11 +35,11 @@ ZC_FN int zc_l2_set_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int sid
                           double orders)
 {
     int64_t i = zc_l2_find(lv, *n, side, price);
+    /* Shifts are flat copies of whole levels (compilers turn them into memmove). */
     if (i >= 0) {
         if (size == 0.0) {
-            for (int64_t j = i; j + 1 < *n; j++)
-                for (int k = 0; k < ZC_L2_LEVEL; k++)
-                    lv[ZC_L2_LEVEL * j + k] = lv[ZC_L2_LEVEL * (j + 1) + k];
+            for (int64_t x = ZC_L2_LEVEL * i; x < ZC_L2_LEVEL * (*n - 1); x++)
+                lv[x] = lv[x + ZC_L2_LEVEL];
             (*n)--;
         } else {
             lv[ZC_L2_LEVEL * i + 1] = size;
@@ -57,9 +57,8 @@ ZC_FN int zc_l2_set_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int sid
             return result; /* worse than every kept level */
         (*n)--;
     }
-    for (int64_t j = *n; j > i; j--)
-        for (int k = 0; k < ZC_L2_LEVEL; k++)
-            lv[ZC_L2_LEVEL * j + k] = lv[ZC_L2_LEVEL * (j - 1) + k];
+    for (int64_t x = ZC_L2_LEVEL * (*n + 1) - 1; x >= ZC_L2_LEVEL * (i + 1); x--)
+        lv[x] = lv[x - ZC_L2_LEVEL];
     lv[ZC_L2_LEVEL * i] = price;
     lv[ZC_L2_LEVEL * i + 1] = size;
     lv[ZC_L2_LEVEL * i + 2] = orders;

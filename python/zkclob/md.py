@@ -260,10 +260,14 @@ def _parse_specs(indicators):
 
 
 def compute(indicators: Iterable[Union[str, Sequence]], close=None, high=None, low=None, volume=None,
-            device: DeviceLike = "auto") -> Dict[str, np.ndarray]:
+            device: DeviceLike = "auto", out: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
     """Several indicators over the same bars in one pass: on the cpu each group of symbols runs every indicator
     while its rows are in cache. ``indicators`` as for :class:`Streaming`; returns {column: array shaped like
-    the inputs}, views of one engine-owned array, equal bit for bit to the single-indicator functions."""
+    the inputs}, views of one engine-owned array, equal bit for bit to the single-indicator functions.
+
+    ``out``: a writable C-contiguous float64 array of shape ``(columns,) + inputs' shape`` (columns = outputs of
+    all indicators, ``len`` of the result) that is filled in place and viewed by the result, with no allocation
+    and no page faults when it is reused across calls. It must not overlap the inputs."""
     global last_device
     specs, names, needs = _parse_specs(indicators)
     arrays, shape = {}, None
@@ -273,9 +277,20 @@ def compute(indicators: Iterable[Union[str, Sequence]], close=None, high=None, l
                 raise InvalidArgumentError(f"these indicators need {key}")
             arrays[key] = _as_prices(key, a, shape)
             shape = arrays[key].shape
-    out, last_device = _zkclob.md_indicators(specs, find_device(device), arrays.get("high"), arrays.get("low"),
-                                             arrays.get("close"), arrays.get("volume"))
-    return {name: out[j].reshape(shape) for j, name in enumerate(names)}
+    dst = None
+    if out is not None:
+        want = (len(names),) + shape
+        if not isinstance(out, np.ndarray) or out.dtype != np.float64 or not out.dtype.isnative \
+                or not out.flags.c_contiguous or not out.flags.aligned or not out.flags.writeable:
+            raise InvalidArgumentError("out must be a writable C-contiguous float64 array")
+        if out.shape != want:
+            raise InvalidArgumentError(f"out has shape {out.shape}, expected {want}")
+        if any(np.may_share_memory(out, a) for a in arrays.values()):
+            raise InvalidArgumentError("out must not overlap the inputs")
+        dst = out.reshape((len(names), 1, shape[0]) if len(shape) == 1 else want)
+    res, last_device = _zkclob.md_indicators(specs, find_device(device), arrays.get("high"), arrays.get("low"),
+                                             arrays.get("close"), arrays.get("volume"), dst)
+    return {name: res[j].reshape(shape) for j, name in enumerate(names)}
 
 
 class Streaming:
@@ -326,9 +341,13 @@ class Streaming:
             one.append(len(shape) == 1)
 
         ins = self._inputs(check, high, low, close, volume)
-        ins = [None if a is None else (a.reshape(self.nsym, 1) if one[0] else a) for a in ins]
-        out = self._s.update(*ins)
-        return {name: (out[j, :, 0] if one[0] else out[j]) for j, name in enumerate(self.columns)}
+        if one[0]:
+            ins = [None if a is None else a.reshape(self.nsym, 1) for a in ins]
+            out = self._s.update(*ins)[:, :, 0]
+        else:
+            out = self._s.update(*ins)
+        # Iterating the (columns, ...) result yields its row views, cheaper than indexing per column.
+        return dict(zip(self.columns, out))
 
     def update_ticks(self, symbols, close=None, high=None, low=None, volume=None) -> Dict[str, np.ndarray]:
         """Bars of interleaved symbols, applied in order: ``symbols[i]`` in [0, nsym) owns bar i.

@@ -153,6 +153,29 @@ static void test_stream_equals_batch(void **state)
     zc_md_stream_destroy(s);
 }
 
+/* The combined batch's 4-lane AVX2 path (gap-free groups of 4 symbols) gives
+ * the bits of the scalar path; row 1 has a gap, so group 0 stays scalar, and
+ * row 8 is a tail of one. */
+static void test_vector_path_equals_scalar(void **state)
+{
+    (void)state;
+    enum { S = 9, N = 301, COLS = 15 };
+    static double h[S * N], l[S * N], c[S * N], v[S * N], a[COLS * S * N], b[COLS * S * N];
+    walk(h, l, c, v, S, N);
+    zc_md_indicator inds[10] = {{ZC_MD_SMA, {20, 0, 0}, {0, 0}},     {ZC_MD_EMA, {20, 0, 0}, {0, 0}},
+                                {ZC_MD_RSI, {14, 0, 0}, {0, 0}},     {ZC_MD_MACD, {12, 26, 9}, {0, 0}},
+                                {ZC_MD_BBANDS, {20, 0, 0}, {2, 1.5}}, {ZC_MD_ATR, {14, 0, 0}, {0, 0}},
+                                {ZC_MD_STOCH, {5, 3, 3}, {0, 0}},    {ZC_MD_ADX, {14, 0, 0}, {0, 0}},
+                                {ZC_MD_CCI, {14, 0, 0}, {0, 0}},     {ZC_MD_OBV, {0, 0, 0}, {0, 0}}};
+    int dev = cpu_device();
+    zc_simd_level was = zc_zk_simd_get();
+    assert_int_equal(zc_md_indicators_batch(&dev, inds, 10, S, N, h, l, c, v, a), ZC_OK);
+    assert_int_equal(zc_zk_simd_set(ZC_SIMD_SCALAR), ZC_OK);
+    assert_int_equal(zc_md_indicators_batch(&dev, inds, 10, S, N, h, l, c, v, b), ZC_OK);
+    assert_int_equal(zc_zk_simd_set(was), ZC_OK);
+    assert_memory_equal(a, b, sizeof a);
+}
+
 static zc_l2_msg msg(uint64_t seq, int side, double price, double size)
 {
     zc_l2_msg m;
@@ -260,7 +283,7 @@ int main(void)
         cmocka_unit_test(test_sma_ema_known_answers), cmocka_unit_test(test_gap_restarts_the_indicator),
         cmocka_unit_test(test_checks_and_errors),     cmocka_unit_test(test_opencl_equals_cpu),
         cmocka_unit_test(test_stream_equals_batch),   cmocka_unit_test(test_l2_sequencing_and_metrics),
-        cmocka_unit_test(test_bars_and_flow),
+        cmocka_unit_test(test_bars_and_flow),         cmocka_unit_test(test_vector_path_equals_scalar),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();

@@ -129,7 +129,8 @@ ALL = [(name, p) for name, case in CASES.items() for p in case[3]]
 @pytest.mark.parametrize("name,params", ALL)
 @pytest.mark.parametrize("level", [100.0, 0.001, 5e4])
 def test_random_walk_matches_talib(name, params, level):
-    data = walk(np.random.default_rng(zlib.crc32(repr((name, params, level)).encode())), 3, 1500, level)
+    # 5 symbols: one group of 4 runs the cpu's 4-lane vector path, the fifth the scalar one.
+    data = walk(np.random.default_rng(zlib.crc32(repr((name, params, level)).encode())), 5, 1500, level)
     assert_matches(ours(name, data, params), reference(name, data, params), f"{name}{params}")
 
 
@@ -167,7 +168,7 @@ def test_vwap_zero_volume_window_is_nan():
 
 def test_bitwise_equal_to_talib_on_finite_data():
     """Beyond the 1e-10 contract: the same operations give the same bits as the reference wheel."""
-    data = walk(np.random.default_rng(8), 2, 2000, 100.0, flat=True)
+    data = walk(np.random.default_rng(8), 5, 2000, 100.0, flat=True)
     for name, params in ALL:
         if name == "zscore":
             continue
@@ -321,3 +322,64 @@ def test_compute_several_equals_single_indicators(device):
     assert one["sma(5)"].shape == (600,)
     with pytest.raises(zc.InvalidArgumentError, match="volume"):
         zc.md.compute(["obv"], close=data["close"])
+
+
+VECTOR_SPECS = [("sma", 20), ("ema", 20), ("ema", 1), ("rsi", 14), ("rsi", 2), ("macd", 12, 26, 9), ("macd", 26, 12, 9),
+                ("macd", 2, 3, 1), ("bbands", 20, 2.0, 2.0), ("bbands", 5, 1.5, 2.5), ("atr", 14), ("atr", 1),
+                ("stoch", 5, 3, 3), ("stoch", 1, 2, 4), ("stoch", 14, 1, 1), ("adx", 14), ("adx", 2), ("cci", 14),
+                ("cci", 2), "obv", ("stddev", 2, 1.0), ("stddev", 20, 2.5), ("zscore", 15)]
+
+
+@pytest.mark.parametrize("level", [100.0, 0.001, 5e4])
+def test_vector_path_is_bitwise_talib_and_scalar(level):
+    """compute() runs gap-free groups of 4 symbols in AVX2 lock step (when the CPU has it): bit for bit what the
+    scalar path and TA-Lib give, with flat stretches (re-anchored variances, flat STOCH/CCI windows), a gap in one
+    group (scalar fallback), a symbol count and bar count that are not multiples of 4 or of the bar tile."""
+    data = walk(np.random.default_rng(int(level * 1000) % 2**32), 9, 1037, level)
+    flat = walk(np.random.default_rng(4), 4, 1037, level, flat=True)
+    for key in data:
+        data[key][:4] = flat[key]
+    data["close"][5, 100] = np.nan
+    try:
+        zc.zk.set_simd("scalar")
+        want = zc.md.compute(VECTOR_SPECS, device="cpu", **data)
+    finally:
+        zc.zk.set_simd("auto")
+    got = zc.md.compute(VECTOR_SPECS, device="cpu", **data)
+    for key in want:
+        np.testing.assert_array_equal(got[key].view(np.int64), want[key].view(np.int64), err_msg=key)
+    ref = []
+    for spec in VECTOR_SPECS:
+        spec = (spec,) if isinstance(spec, str) else spec
+        if spec[0] != "zscore":
+            ref += list(reference(spec[0], data, spec[1:]))
+    cols = [g for k, g in got.items() if not k.startswith("zscore")]
+    for g, w, key in zip(cols, ref, [k for k in got if not k.startswith("zscore")]):
+        np.testing.assert_array_equal(g, w, err_msg=key)
+
+
+def test_compute_into_caller_buffer():
+    data = walk(np.random.default_rng(14), 6, 300, 40.0)
+    specs = [("sma", 5), ("macd", 12, 26, 9), ("stoch", 5, 3, 3), "obv"]
+    want = zc.md.compute(specs, **data)
+    out = np.full((len(want), 6, 300), 7.0)
+    for _ in range(2):  # reused: same results, views of the caller's array
+        got = zc.md.compute(specs, out=out, **data)
+        for (k, g), w in zip(got.items(), want.values()):
+            np.testing.assert_array_equal(g, w, err_msg=k)
+            assert np.shares_memory(g, out)
+    one = np.empty((1, 300))
+    got = zc.md.compute([("ema", 9)], close=data["close"][2], out=one)
+    np.testing.assert_array_equal(one[0], zc.md.ema(data["close"][2], 9))
+    assert got["ema(9)"].shape == (300,)
+    bad = [np.empty((len(want), 6, 299)), np.empty((len(want), 6, 300), np.float32),
+           np.empty((len(want), 300, 6)).transpose(0, 2, 1), np.empty((len(want) - 1, 6, 300)), [[0.0]]]
+    ro = np.empty((len(want), 6, 300))
+    ro.flags.writeable = False
+    for b in bad + [ro]:
+        with pytest.raises(zc.InvalidArgumentError):
+            zc.md.compute(specs, out=b, **data)
+    alias = np.empty((len(want), 6, 300))
+    alias[0] = data["close"]
+    with pytest.raises(zc.InvalidArgumentError, match="overlap"):
+        zc.md.compute([("sma", 5)], close=alias[0], out=alias[:1])

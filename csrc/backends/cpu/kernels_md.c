@@ -9,6 +9,8 @@
  * and nothing else is contracted (ISO C), so both give the same bits. */
 #include "../../../kernels/indicators.h"
 #include "cpu_kernels.h"
+#include "kernels_md_avx2.h"
+#include "kernels_ntt.h"
 #include "../../md/l2_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -117,6 +119,44 @@ static inline void lanes_run(const zc_ind_params *p, const double *const in[4][L
 #undef HLC
 #undef LANE_CASE
 
+/* Whether the four-lane AVX2 path runs these indicators: the CPU has AVX2
+ * and FMA, SIMD is not switched off (ZC_NO_SIMD, zc_zk_simd_set) and every
+ * indicator has a vector form. */
+static int md4_usable(const zc_ind_params *params, uint32_t count)
+{
+#ifdef FMA_CLONE
+    if (zc_cpu_simd_get() != ZC_SIMD_AVX2 || !have_fma() || count > ZC_MD4_MAX_INDICATORS)
+        return 0;
+    for (uint32_t j = 0; j < count; j++)
+        if (!zc_cpu_md4_supported(params[j].kind))
+            return 0;
+    return 1;
+#else
+    (void)params;
+    (void)count;
+    return 0;
+#endif
+}
+
+#ifdef FMA_CLONE
+/* No gap in any lane: every input read is finite (x - x is 0 only then). */
+static int rows_finite(const double *const rows[4][LANES], uint32_t need, int64_t T)
+{
+    double acc[LANES] = {0.0};
+    for (int i = 0; i < 4; i++) {
+        if (!(need & (1u << i)))
+            continue;
+        for (int64_t t = 0; t < T; t++)
+            for (int l = 0; l < LANES; l++)
+                acc[l] += rows[i][l][t] - rows[i][l][t];
+    }
+    for (int l = 0; l < LANES; l++)
+        if (acc[l] != 0.0)
+            return 0;
+    return 1;
+}
+#endif
+
 /* args as zc_md_indicators in kernels/opencl/indicators.cl */
 static inline void md_indicators(const zc_karg *args, size_t begin, size_t end)
 {
@@ -129,19 +169,29 @@ static inline void md_indicators(const zc_karg *args, size_t begin, size_t end)
     for (int q = 0; q < 3; q++)
         out[q] = zc_cpu_ptr(&args[14 + q]);
     double *ring = zc_cpu_ptr(&args[17]);
+#ifdef FMA_CLONE
+    int vec = md4_usable(&p, 1);
+#endif
     size_t s = begin;
     for (; s + LANES <= end; s += LANES) {
         const double *lin[4][LANES];
         double *lout[3][LANES];
         double *lring[LANES];
+        size_t off[LANES];
         for (int l = 0; l < LANES; l++) {
-            size_t off = (size_t)(sym0 + s + (size_t)l) * ntime;
+            off[l] = (size_t)(sym0 + s + (size_t)l) * ntime;
             for (int i = 0; i < 4; i++)
-                lin[i][l] = in[i] + off;
+                lin[i][l] = in[i] + off[l];
             for (int q = 0; q < 3; q++)
-                lout[q][l] = out[q] + off;
+                lout[q][l] = out[q] + off[l];
             lring[l] = ring + (s + (size_t)l) * ring_len;
         }
+#ifdef FMA_CLONE
+        if (vec && rows_finite(lin, zc_ind_inputs(p.kind), (int64_t)ntime)) {
+            zc_cpu_md4_multi(&p, 1, lin, (int64_t)ntime, out, off, lring[0]);
+            continue;
+        }
+#endif
         lanes_run(&p, lin, (int64_t)ntime, lout, lring);
     }
     for (; s < end; s++) {
@@ -156,7 +206,8 @@ ZC_MD_ENTRY(zc_cpu_md_indicators, md_indicators)
 /* args: params (count), count, sym0, items, nsym, ntime, ring_per_sym, high,
  * low, close, volume, out (columns x nsym x ntime), ring. Each group of
  * LANES rows runs every indicator before moving on, so its rows stay in
- * cache. */
+ * cache; gap-free groups go through the AVX2 path where it applies (one
+ * vector lane per row, tiles of bars shared by all indicators). */
 static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t end)
 {
     const zc_ind_params *params = zc_cpu_ptr(&args[0]);
@@ -168,9 +219,33 @@ static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t
     double *out = zc_cpu_ptr(&args[11]);
     double *ring = zc_cpu_ptr(&args[12]);
     size_t plane = (size_t)(nsym * ntime);
+    int vec = md4_usable(params, count);
+    uint32_t need = 0;
+    double *cols[3 * ZC_MD4_MAX_INDICATORS];
+    size_t ncols = 0;
+    for (uint32_t j = 0; j < count && vec; j++) {
+        need |= zc_ind_inputs(params[j].kind);
+        for (int q = 0; q < zc_ind_outputs(params[j].kind); q++, ncols++)
+            cols[ncols] = out + ncols * plane;
+    }
     for (size_t s = begin; s < end; s += LANES) {
         int lanes = end - s < LANES ? (int)(end - s) : LANES;
         size_t col = 0, roff = 0;
+#ifdef FMA_CLONE
+        if (vec && lanes == LANES) {
+            const double *rows[4][LANES];
+            size_t off[LANES];
+            for (int l = 0; l < LANES; l++) {
+                off[l] = (size_t)(sym0 + s + (size_t)l) * ntime;
+                for (int i = 0; i < 4; i++)
+                    rows[i][l] = in[i] + off[l];
+            }
+            if (rows_finite(rows, need, (int64_t)ntime)) {
+                zc_cpu_md4_multi(params, count, rows, (int64_t)ntime, cols, off, ring + s * ring_len);
+                continue;
+            }
+        }
+#endif
         for (uint32_t j = 0; j < count; j++) {
             const zc_ind_params *p = &params[j];
             int nout = zc_ind_outputs(p->kind);
@@ -215,8 +290,32 @@ static stream_view stream_from(const zc_karg *a)
     return v;
 }
 
+/* Bar t of symbol s through indicator j's typed state machine, with
+ * zc_ind_bar's gap rule; KIND is dispatched once per indicator, not per bar. */
+#define SV(i) in[i][s * nbars + t]
+#define FIN(x) zc_ind_finite(x)
+#define HLC (FIN(SV(0)) && FIN(SV(1)) && FIN(SV(2)))
+#define STREAM_CASE(KIND, NOUT, COMPLETE, STEP)                                                                \
+    case KIND:                                                                                                 \
+        for (size_t s = begin; s < end; s++) {                                                                 \
+            zc_ind_state *st = &sv.states[s * sv.nspec + j];                                                   \
+            double *ring = sv.rings + s * sv.ring_per_sym + roff; /* unused by some kinds */                   \
+            (void)ring;                                                                                        \
+            for (uint64_t t = 0; t < nbars; t++) {                                                             \
+                double o[3] = {nan, nan, nan};                                                                 \
+                if (COMPLETE)                                                                                  \
+                    (void)STEP;                                                                                \
+                else                                                                                           \
+                    zc_ind_init(p, st);                                                                        \
+                for (int q = 0; q < NOUT; q++)                                                                 \
+                    out[((col + (size_t)q) * nsym + s) * nbars + t] = o[q];                                    \
+            }                                                                                                  \
+        }                                                                                                      \
+        break;
+
 /* args: states, rings, params, nspec, ring_per_sym, nsym, nbars, high, low,
- * close, volume, out (columns x nsym x nbars) */
+ * close, volume, out (columns x nsym x nbars). Indicator by indicator over
+ * the symbols, so each inner loop runs one state machine. */
 static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
 {
     stream_view sv = stream_from(args);
@@ -225,26 +324,40 @@ static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
     for (int i = 0; i < 4; i++)
         in[i] = zc_cpu_ptr(&args[7 + i]);
     double *out = zc_cpu_ptr(&args[11]);
-    for (size_t s = begin; s < end; s++) {
-        double *ring = sv.rings + s * sv.ring_per_sym;
-        size_t col = 0;
-        for (uint32_t j = 0; j < sv.nspec; j++) {
-            const zc_ind_params *p = &sv.params[j];
-            zc_ind_state *st = &sv.states[s * sv.nspec + j];
-            uint32_t need = zc_ind_inputs(p->kind);
-            int nout = zc_ind_outputs(p->kind);
-            for (uint64_t t = 0; t < nbars; t++) {
-                size_t i = s * nbars + t;
-                double o[3];
-                zc_ind_bar(p, st, ring, need, in[0][i], in[1][i], in[2][i], in[3][i], o);
-                for (int q = 0; q < nout; q++)
-                    out[((col + (size_t)q) * nsym + s) * nbars + t] = o[q];
-            }
-            col += (size_t)nout;
-            ring += zc_ind_ring_len(p);
+    double nan = zc_ind_nan();
+    size_t col = 0, roff = 0;
+    for (uint32_t j = 0; j < sv.nspec; j++) {
+        const zc_ind_params *p = &sv.params[j];
+        switch (p->kind) {
+            STREAM_CASE(ZC_IND_SMA, 1, FIN(SV(2)), zc_sma_step(&st->sma, ring, SV(2), o))
+            STREAM_CASE(ZC_IND_EMA, 1, FIN(SV(2)), zc_emaind_step(&st->ema, SV(2), o))
+            STREAM_CASE(ZC_IND_WMA, 1, FIN(SV(2)), zc_wma_step(&st->wma, ring, SV(2), o))
+            STREAM_CASE(ZC_IND_DEMA, 1, FIN(SV(2)), zc_dema_step(&st->ema3, SV(2), o))
+            STREAM_CASE(ZC_IND_TEMA, 1, FIN(SV(2)), zc_tema_step(&st->ema3, SV(2), o))
+            STREAM_CASE(ZC_IND_RSI, 1, FIN(SV(2)), zc_rsi_step(&st->rsi, SV(2), o))
+            STREAM_CASE(ZC_IND_MACD, 3, FIN(SV(2)), zc_macd_step(&st->macd, SV(2), o))
+            STREAM_CASE(ZC_IND_BBANDS, 3, FIN(SV(2)), zc_bbands_step(&st->var, ring, SV(2), o))
+            STREAM_CASE(ZC_IND_ATR, 1, HLC, zc_atr_step(&st->atr, SV(0), SV(1), SV(2), o))
+            STREAM_CASE(ZC_IND_STOCH, 2, HLC, zc_stoch_step(&st->stoch, ring, SV(0), SV(1), SV(2), o))
+            STREAM_CASE(ZC_IND_WILLR, 1, HLC, zc_willr_step(&st->stoch, ring, SV(0), SV(1), SV(2), o))
+            STREAM_CASE(ZC_IND_CCI, 1, HLC, zc_cci_step(&st->cci, ring, SV(0), SV(1), SV(2), o))
+            STREAM_CASE(ZC_IND_ADX, 1, HLC, zc_adx_step(&st->adx, SV(0), SV(1), SV(2), o))
+            STREAM_CASE(ZC_IND_MFI, 1, HLC && FIN(SV(3)),
+                        zc_mfi_step(&st->mfi, ring, SV(0), SV(1), SV(2), SV(3), o))
+            STREAM_CASE(ZC_IND_OBV, 1, FIN(SV(2)) && FIN(SV(3)), zc_obv_step(&st->obv, SV(2), SV(3), o))
+            STREAM_CASE(ZC_IND_VWAP, 1, HLC && FIN(SV(3)),
+                        zc_vwap_step(&st->vwap, ring, SV(0), SV(1), SV(2), SV(3), o))
+            STREAM_CASE(ZC_IND_STDDEV, 1, FIN(SV(2)), zc_stddev_step(&st->var, ring, SV(2), o))
+            STREAM_CASE(ZC_IND_ZSCORE, 1, FIN(SV(2)), zc_zscore_step(&st->var, ring, SV(2), o))
         }
+        col += (size_t)zc_ind_outputs(p->kind);
+        roff += (size_t)zc_ind_ring_len(p);
     }
 }
+#undef SV
+#undef FIN
+#undef HLC
+#undef STREAM_CASE
 
 ZC_MD_ENTRY(zc_cpu_md_stream_bars, md_stream_bars)
 

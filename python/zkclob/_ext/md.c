@@ -156,13 +156,19 @@ static int parse_specs(PyObject *specs, zc_md_indicator **inds, Py_ssize_t *n)
     return 0;
 }
 
-/* md_indicators(specs, device, high, low, close, volume) -> ((columns, nsym, ntime), device) */
+/* md_indicators(specs, device, high, low, close, volume[, out]) -> ((columns, nsym, ntime), device); out, when
+ * given (not None), is a writable (columns, nsym, ntime) float64 array filled in place and returned. */
 static PyObject *py_indicators(PyObject *self, PyObject *args)
 {
-    PyObject *specs, *objs[4];
+    PyObject *specs, *objs[4], *out_obj = Py_None;
     int device;
-    if (!PyArg_ParseTuple(args, "OiOOOO", &specs, &device, &objs[0], &objs[1], &objs[2], &objs[3]))
+    if (!PyArg_ParseTuple(args, "OiOOOO|O", &specs, &device, &objs[0], &objs[1], &objs[2], &objs[3], &out_obj))
         return NULL;
+    PyArrayObject *out_arr;
+    if (typed_array(out_obj, NPY_FLOAT64, "out", &out_arr) < 0)
+        return NULL;
+    if (out_arr && !PyArray_ISWRITEABLE(out_arr))
+        return zcpy_invalid("out must be writable");
     zc_md_indicator *inds;
     Py_ssize_t n;
     if (parse_specs(specs, &inds, &n) < 0)
@@ -180,12 +186,23 @@ static PyObject *py_indicators(PyObject *self, PyObject *args)
         return st != ZC_OK ? zcpy_raise(st) : NULL;
     }
     size_t shape[3] = {columns, rows, cols};
+    if (out_arr && (PyArray_NDIM(out_arr) != 3 || (size_t)PyArray_DIM(out_arr, 0) != columns ||
+                    (size_t)PyArray_DIM(out_arr, 1) != rows || (size_t)PyArray_DIM(out_arr, 2) != cols)) {
+        PyMem_Free(inds);
+        return zcpy_invalid("out must have shape (%zu, %zu, %zu)", columns, rows, cols);
+    }
     zc_array *arr = NULL;
-    st = zc_array_new(ZC_DTYPE_F64, 3, shape, &arr);
+    double *dst = NULL;
+    if (out_arr) {
+        dst = PyArray_DATA(out_arr);
+    } else {
+        st = zc_array_new(ZC_DTYPE_F64, 3, shape, &arr);
+        if (st == ZC_OK)
+            dst = zc_array_data(arr);
+    }
     if (st == ZC_OK) {
         Py_BEGIN_ALLOW_THREADS
-        st = zc_md_indicators_batch(&device, inds, (int)n, rows, cols, in[0], in[1], in[2], in[3],
-                                    zc_array_data(arr));
+        st = zc_md_indicators_batch(&device, inds, (int)n, rows, cols, in[0], in[1], in[2], in[3], dst);
         Py_END_ALLOW_THREADS
     }
     PyMem_Free(inds);
@@ -194,6 +211,8 @@ static PyObject *py_indicators(PyObject *self, PyObject *args)
         return zcpy_raise(st);
     }
     zcpy_flush_log();
+    if (out_arr)
+        return Py_BuildValue("(Oi)", (PyObject *)out_arr, device);
     PyObject *a = zcpy_array_from(arr);
     return a ? Py_BuildValue("(Ni)", a, device) : NULL;
 }

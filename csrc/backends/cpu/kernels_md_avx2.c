@@ -1,0 +1,710 @@
+/* AVX2 path of the combined indicator kernel (zc_cpu_md_indicators_multi):
+ * four symbols in lock step, one per vector lane, over tiles of TILE bars.
+ * A tile's inputs are transposed once (bar-major, four lanes per vector) and
+ * read by every indicator while they sit in L1; each indicator's outputs are
+ * transposed back into the caller's rows.
+ *
+ * Every lane performs the operations of the scalar state machine in
+ * kernels/indicators.h in the same order: vector add, sub, mul, div and sqrt
+ * are IEEE lane by lane, TA-Lib's fused steps are the same explicit fma, the
+ * file is built with -ffp-contract=off, and comparisons become blends that
+ * pick what the scalar branch picks (max/min are written so that ties and
+ * signed zeros go the same way). So the results are bit-identical.
+ *
+ * It is used only for rows whose inputs are all finite: then no lane ever
+ * restarts (the gap rule), the four lanes share one phase, control flow is
+ * uniform and only data-dependent choices differ per lane. The caller checks
+ * zc_cpu_md4_supported() and the CPU (AVX2 and FMA). */
+#if defined(__x86_64__) && defined(__GNUC__)
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "../../../kernels/indicators.h"
+#include "kernels_md_avx2.h"
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define TILE 128
+
+typedef __m256d v4;
+
+#define SET1(x) _mm256_set1_pd(x)
+#define ADD _mm256_add_pd
+#define SUB _mm256_sub_pd
+#define MUL _mm256_mul_pd
+#define DIV _mm256_div_pd
+#define GT(a, b) _mm256_cmp_pd((a), (b), _CMP_GT_OQ)
+#define LT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
+/* a > b ? a : b and a < b ? a : b, which is what maxpd/minpd compute. */
+#define MAX _mm256_max_pd
+#define MIN _mm256_min_pd
+
+static inline AVX2 v4 vabs(v4 x) { return _mm256_andnot_pd(SET1(-0.0), x); }
+/* m ? a : b per lane */
+static inline AVX2 v4 sel(v4 m, v4 a, v4 b) { return _mm256_blendv_pd(b, a, m); }
+static inline AVX2 v4 rget(const double *ring, int32_t slot) { return _mm256_loadu_pd(ring + 4 * (size_t)slot); }
+static inline AVX2 void rput(double *ring, int32_t slot, v4 x) { _mm256_storeu_pd(ring + 4 * (size_t)slot, x); }
+
+int zc_cpu_md4_supported(int32_t kind)
+{
+    switch (kind) {
+    case ZC_IND_SMA:
+    case ZC_IND_EMA:
+    case ZC_IND_RSI:
+    case ZC_IND_MACD:
+    case ZC_IND_BBANDS:
+    case ZC_IND_STDDEV:
+    case ZC_IND_ZSCORE:
+    case ZC_IND_ATR:
+    case ZC_IND_STOCH:
+    case ZC_IND_CCI:
+    case ZC_IND_ADX:
+    case ZC_IND_OBV:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---- vector states: the scalar ones with a v4 per lane-dependent value ---- */
+
+typedef struct sma4 {
+    v4 total;
+    int64_t k;
+    int32_t n, pos;
+} sma4;
+
+typedef struct ema4 {
+    v4 e;
+    double k;
+    int64_t count;
+    int32_t n;
+} ema4;
+
+typedef struct st4 {
+    int64_t k;
+    union {
+        sma4 sma;
+        ema4 ema;
+        struct {
+            v4 prev, gain, loss;
+            double inv;
+            int32_t n;
+        } rsi;
+        struct {
+            ema4 fast, slow, signal;
+            int32_t skip;
+        } macd;
+        struct {
+            v4 ma_total, shift, t1, t2;
+            double inv, nbdev, nbdev2;
+            int32_t n, pos, reseed[4];
+        } var;
+        struct {
+            v4 prev_close, atr, total;
+            double alpha, beta;
+            int32_t n;
+        } atr;
+        struct {
+            v4 hi, lo;
+            sma4 slowk, slowd;
+            int32_t n, r, full;
+        } stoch;
+        struct {
+            int32_t n, pos;
+        } cci;
+        struct {
+            v4 ph, pl, pc, mdm, pdm, tr, sumdx, adx;
+            int32_t n;
+        } adx;
+        struct {
+            v4 obv, prev;
+        } obv;
+    } u;
+} st4;
+
+static inline AVX2 sma4 sma4_from(const zc_sma_t *s)
+{
+    sma4 v = {SET1(s->total), s->k, s->n, s->pos};
+    return v;
+}
+
+static inline AVX2 ema4 ema4_from(const zc_ema_t *s)
+{
+    ema4 v = {SET1(s->e), s->k, s->count, s->n};
+    return v;
+}
+
+/* The vector state of a fresh series: the scalar initial state in every lane. */
+static AVX2 void st4_init(const zc_ind_params *p, st4 *v)
+{
+    zc_ind_state s;
+    zc_ind_init(p, &s);
+    memset(v, 0, sizeof *v);
+    switch (p->kind) {
+    case ZC_IND_SMA:
+        v->u.sma = sma4_from(&s.sma);
+        break;
+    case ZC_IND_EMA:
+        v->u.ema = ema4_from(&s.ema);
+        break;
+    case ZC_IND_RSI:
+        v->u.rsi.prev = SET1(s.rsi.prev);
+        v->u.rsi.gain = SET1(s.rsi.gain);
+        v->u.rsi.loss = SET1(s.rsi.loss);
+        v->u.rsi.inv = s.rsi.inv;
+        v->u.rsi.n = s.rsi.n;
+        break;
+    case ZC_IND_MACD:
+        v->u.macd.fast = ema4_from(&s.macd.fast);
+        v->u.macd.slow = ema4_from(&s.macd.slow);
+        v->u.macd.signal = ema4_from(&s.macd.signal);
+        v->u.macd.skip = s.macd.skip;
+        break;
+    case ZC_IND_ATR:
+        v->u.atr.prev_close = SET1(s.atr.prev_close);
+        v->u.atr.atr = SET1(s.atr.atr);
+        v->u.atr.total = SET1(s.atr.total);
+        v->u.atr.alpha = s.atr.alpha;
+        v->u.atr.beta = s.atr.beta;
+        v->u.atr.n = s.atr.n;
+        break;
+    case ZC_IND_STOCH:
+        v->u.stoch.hi = SET1(s.stoch.mm.hi);
+        v->u.stoch.lo = SET1(s.stoch.mm.lo);
+        v->u.stoch.slowk = sma4_from(&s.stoch.slowk);
+        v->u.stoch.slowd = sma4_from(&s.stoch.slowd);
+        v->u.stoch.n = s.stoch.n;
+        v->u.stoch.r = s.stoch.mm.r;
+        v->u.stoch.full = s.stoch.mm.full;
+        break;
+    case ZC_IND_CCI:
+        v->u.cci.n = s.cci.n;
+        v->u.cci.pos = s.cci.pos;
+        break;
+    case ZC_IND_ADX:
+        v->u.adx.ph = SET1(s.adx.ph);
+        v->u.adx.pl = SET1(s.adx.pl);
+        v->u.adx.pc = SET1(s.adx.pc);
+        v->u.adx.mdm = SET1(s.adx.mdm);
+        v->u.adx.pdm = SET1(s.adx.pdm);
+        v->u.adx.tr = SET1(s.adx.tr);
+        v->u.adx.sumdx = SET1(s.adx.sumdx);
+        v->u.adx.adx = SET1(s.adx.adx);
+        v->u.adx.n = s.adx.n;
+        break;
+    case ZC_IND_OBV:
+        v->u.obv.obv = SET1(s.obv.obv);
+        v->u.obv.prev = SET1(s.obv.prev);
+        break;
+    default: /* BBANDS, STDDEV, ZSCORE */
+        v->u.var.ma_total = SET1(s.var.v.ma_total);
+        v->u.var.shift = SET1(s.var.v.shift);
+        v->u.var.t1 = SET1(s.var.v.t1);
+        v->u.var.t2 = SET1(s.var.v.t2);
+        v->u.var.inv = s.var.v.inv;
+        v->u.var.nbdev = s.var.nbdev;
+        v->u.var.nbdev2 = s.var.nbdev2;
+        v->u.var.n = s.var.v.n;
+        v->u.var.pos = s.var.v.pos;
+        for (int l = 0; l < 4; l++)
+            v->u.var.reseed[l] = s.var.v.reseed;
+        break;
+    }
+}
+
+/* ---- steps: zc_*_step of kernels/indicators.h over four lanes ---- */
+
+static inline AVX2 int sma4_step(sma4 *s, double *ring, v4 x, v4 *out)
+{
+    rput(ring, s->pos, x);
+    s->pos = zc_ind_wrap(s->pos, s->n);
+    s->total = ADD(s->total, x);
+    if (s->k++ < s->n - 1)
+        return 0;
+    *out = DIV(s->total, SET1((double)s->n));
+    s->total = SUB(s->total, rget(ring, s->pos));
+    return 1;
+}
+
+static inline AVX2 int ema4_step(ema4 *s, v4 x, v4 *out)
+{
+    if (s->count < s->n) {
+        s->e = ADD(s->e, x);
+        if (++s->count < s->n)
+            return 0;
+        s->e = DIV(s->e, SET1((double)s->n));
+    } else {
+        s->e = _mm256_fmadd_pd(SUB(x, s->e), SET1(s->k), s->e);
+    }
+    *out = s->e;
+    return 1;
+}
+
+static inline AVX2 v4 true_range4(v4 h, v4 l, v4 pc)
+{
+    v4 greatest = SUB(h, l);
+    greatest = MAX(vabs(SUB(pc, h)), greatest);
+    return MAX(vabs(SUB(pc, l)), greatest);
+}
+
+/* One lane of zc_var_step's re-anchoring, on that lane's ring slots. */
+static void var_reseed_lane(const double *ring, int l, int32_t n, int32_t pos, double inv, double oldest,
+                            double *shift, double *t1, double *t2, double *var)
+{
+    double sum = 0.0;
+    int32_t j = pos;
+    for (int32_t i = 0; i < n; i++, j = zc_ind_wrap(j, n))
+        sum += ring[4 * (size_t)j + (size_t)l];
+    *shift = sum * inv;
+    *t1 = 0.0;
+    *t2 = 0.0;
+    j = pos;
+    for (int32_t i = 0; i < n; i++, j = zc_ind_wrap(j, n)) {
+        double e = ring[4 * (size_t)j + (size_t)l] - *shift;
+        *t1 += e;
+        e = e * e;
+        *t2 += e;
+    }
+    double m1 = *t1 * inv;
+    *var = *t2 * inv - m1 * m1;
+    if (*var < 0.000000000001 * (*t2 * inv))
+        *var = 0.0;
+    double d = oldest - *shift;
+    *t1 -= d;
+    d = d * d;
+    *t2 -= d;
+}
+
+static inline AVX2 int var4_step(st4 *st, double *ring, v4 x, v4 *mean, v4 *variance)
+{
+    __typeof__(st->u.var) *s = &st->u.var;
+    int32_t n = s->n;
+    v4 inv = SET1(s->inv);
+    rput(ring, s->pos, x);
+    s->pos = zc_ind_wrap(s->pos, n);
+    if (st->k == 0)
+        s->shift = x;
+    s->ma_total = ADD(s->ma_total, x);
+    v4 d = SUB(x, s->shift);
+    s->t1 = ADD(s->t1, d);
+    d = MUL(d, d);
+    s->t2 = ADD(s->t2, d);
+    if (st->k++ < n - 1)
+        return 0;
+
+    v4 m1 = MUL(s->t1, inv);
+    v4 var = SUB(MUL(s->t2, inv), MUL(m1, m1));
+    *mean = DIV(s->ma_total, SET1((double)n));
+    v4 oldest = rget(ring, s->pos);
+    s->ma_total = SUB(s->ma_total, oldest);
+    d = SUB(oldest, s->shift);
+    s->t1 = SUB(s->t1, d);
+    d = MUL(d, d);
+    s->t2 = SUB(s->t2, d);
+
+    int mask = _mm256_movemask_pd(_mm256_or_pd(LT(var, MUL(SET1(0.000001), MUL(s->t2, inv))),
+                                               GT(d, MUL(SET1(1000000.0), s->t2))));
+    for (int l = 0; l < 4; l++)
+        if (--s->reseed[l] <= 0)
+            mask |= 1 << l;
+    if (mask) {
+        double sh[4], t1[4], t2[4], vv[4], od[4];
+        _mm256_storeu_pd(sh, s->shift);
+        _mm256_storeu_pd(t1, s->t1);
+        _mm256_storeu_pd(t2, s->t2);
+        _mm256_storeu_pd(vv, var);
+        _mm256_storeu_pd(od, oldest);
+        for (int l = 0; l < 4; l++) {
+            if (!(mask & (1 << l)))
+                continue;
+            s->reseed[l] = 32 * n;
+            var_reseed_lane(ring, l, n, s->pos, s->inv, od[l], &sh[l], &t1[l], &t2[l], &vv[l]);
+        }
+        s->shift = _mm256_loadu_pd(sh);
+        s->t1 = _mm256_loadu_pd(t1);
+        s->t2 = _mm256_loadu_pd(t2);
+        var = _mm256_loadu_pd(vv);
+    }
+    *variance = var;
+    return 1;
+}
+
+/* zc_minmax_step */
+static inline AVX2 void minmax4(st4 *st, double *ring, v4 h, v4 l, v4 *highest, v4 *lowest)
+{
+    __typeof__(st->u.stoch) *m = &st->u.stoch;
+    int32_t n = m->n, r = m->r;
+    double *vh = ring, *sh = ring + 4 * (size_t)n, *vl = ring + 8 * (size_t)n, *sl = ring + 12 * (size_t)n;
+    m->hi = r == 0 ? h : MAX(h, m->hi);
+    m->lo = r == 0 ? l : MIN(l, m->lo);
+    rput(vh, r, h);
+    rput(vl, r, l);
+    if (r == n - 1) {
+        *highest = m->hi;
+        *lowest = m->lo;
+        v4 a = h, b = l;
+        rput(sh, n - 1, a);
+        rput(sl, n - 1, b);
+        for (int32_t j = n - 2; j >= 0; j--) {
+            a = MAX(rget(vh, j), a);
+            b = MIN(rget(vl, j), b);
+            rput(sh, j, a);
+            rput(sl, j, b);
+        }
+        m->r = 0;
+        m->full = 1;
+        return;
+    }
+    m->r = r + 1;
+    if (!m->full) {
+        *highest = m->hi;
+        *lowest = m->lo;
+        return;
+    }
+    *highest = MAX(rget(sh, r + 1), m->hi);
+    *lowest = MIN(rget(sl, r + 1), m->lo);
+}
+
+/* ---- one tile of one indicator: H, L, C, V are bar-major, o[q][t] ---- */
+
+typedef struct tile4 {
+    v4 in[4][TILE]; /* high, low, close, volume */
+    v4 out[3][TILE];
+} tile4;
+
+static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *tl, int B)
+{
+    const v4 *H = tl->in[0], *L = tl->in[1], *C = tl->in[2], *V = tl->in[3];
+    v4(*o)[TILE] = tl->out;
+    const v4 nan = SET1(zc_ind_nan()), zero = _mm256_setzero_pd(), hundred = SET1(100.0);
+    switch (p->kind) {
+    case ZC_IND_SMA:
+        for (int t = 0; t < B; t++)
+            if (!sma4_step(&st->u.sma, ring, C[t], &o[0][t]))
+                o[0][t] = nan;
+        break;
+    case ZC_IND_EMA:
+        for (int t = 0; t < B; t++) {
+            if (st->u.ema.n == 1)
+                o[0][t] = C[t];
+            else if (!ema4_step(&st->u.ema, C[t], &o[0][t]))
+                o[0][t] = nan;
+        }
+        break;
+    case ZC_IND_RSI: {
+        __typeof__(st->u.rsi) *s = &st->u.rsi;
+        v4 inv = SET1(s->inv), nm1 = SET1((double)(s->n - 1));
+        for (int t = 0; t < B; t++) {
+            o[0][t] = nan;
+            v4 x = C[t];
+            if (st->k == 0) {
+                s->prev = x;
+                st->k = 1;
+                continue;
+            }
+            v4 d = SUB(x, s->prev);
+            s->prev = x;
+            v4 g = MAX(d, zero);
+            if (st->k <= s->n) {
+                s->gain = ADD(s->gain, g);
+                s->loss = ADD(s->loss, SUB(g, d));
+                if (st->k++ < s->n)
+                    continue;
+                s->loss = MUL(s->loss, inv);
+                s->gain = MUL(s->gain, inv);
+            } else {
+                s->loss = MUL(s->loss, nm1);
+                s->gain = MUL(s->gain, nm1);
+                s->gain = ADD(s->gain, g);
+                s->loss = ADD(s->loss, SUB(g, d));
+                s->loss = MUL(s->loss, inv);
+                s->gain = MUL(s->gain, inv);
+            }
+            v4 total = ADD(s->gain, s->loss);
+            o[0][t] = sel(GT(total, zero), MUL(hundred, DIV(s->gain, total)), zero);
+        }
+        break;
+    }
+    case ZC_IND_MACD: {
+        __typeof__(st->u.macd) *s = &st->u.macd;
+        for (int t = 0; t < B; t++) {
+            v4 slow, fast = zero, sig, x = C[t];
+            o[0][t] = o[1][t] = o[2][t] = nan;
+            int ok = ema4_step(&s->slow, x, &slow);
+            if (st->k++ >= s->skip)
+                ema4_step(&s->fast, x, &fast);
+            if (!ok)
+                continue;
+            v4 m = SUB(fast, slow);
+            if (!ema4_step(&s->signal, m, &sig))
+                continue;
+            o[0][t] = m;
+            o[1][t] = sig;
+            o[2][t] = SUB(m, sig);
+        }
+        break;
+    }
+    case ZC_IND_BBANDS:
+    case ZC_IND_STDDEV:
+    case ZC_IND_ZSCORE: {
+        v4 nbdev = SET1(st->u.var.nbdev), nbdev2 = SET1(st->u.var.nbdev2);
+        int same = st->u.var.nbdev == st->u.var.nbdev2;
+        for (int t = 0; t < B; t++) {
+            v4 mean, var;
+            if (!var4_step(st, ring, C[t], &mean, &var)) {
+                o[0][t] = o[1][t] = o[2][t] = nan;
+                continue;
+            }
+            if (p->kind == ZC_IND_BBANDS) {
+                v4 sd = sel(_mm256_cmp_pd(var, zero, _CMP_NEQ_UQ), _mm256_sqrt_pd(var), zero);
+                if (same) {
+                    v4 w = MUL(sd, nbdev);
+                    o[0][t] = ADD(mean, w);
+                    o[2][t] = SUB(mean, w);
+                } else {
+                    o[0][t] = _mm256_fmadd_pd(sd, nbdev, mean);
+                    o[2][t] = SUB(mean, MUL(sd, nbdev2));
+                }
+                o[1][t] = mean;
+            } else if (p->kind == ZC_IND_STDDEV) {
+                v4 sd = _mm256_sqrt_pd(var);
+                o[0][t] = st->u.var.nbdev != 1.0 ? MUL(sd, nbdev) : sd;
+            } else {
+                v4 sd = _mm256_sqrt_pd(var);
+                o[0][t] = sel(_mm256_cmp_pd(sd, zero, _CMP_NEQ_UQ), DIV(SUB(C[t], mean), sd), zero);
+            }
+        }
+        break;
+    }
+    case ZC_IND_ATR: {
+        __typeof__(st->u.atr) *s = &st->u.atr;
+        v4 alpha = SET1(s->alpha), beta = SET1(s->beta);
+        for (int t = 0; t < B; t++) {
+            o[0][t] = nan;
+            if (st->k == 0) {
+                s->prev_close = C[t];
+                st->k = 1;
+                continue;
+            }
+            v4 tr = true_range4(H[t], L[t], s->prev_close);
+            s->prev_close = C[t];
+            if (st->k <= s->n) {
+                s->total = ADD(s->total, tr);
+                if (st->k++ < s->n)
+                    continue;
+                s->atr = DIV(s->total, SET1((double)s->n));
+            } else {
+                s->atr = _mm256_fmadd_pd(beta, s->atr, MUL(alpha, tr));
+            }
+            o[0][t] = s->atr;
+        }
+        break;
+    }
+    case ZC_IND_STOCH: {
+        __typeof__(st->u.stoch) *s = &st->u.stoch;
+        int32_t n = s->n;
+        v4 eps = SET1(ZC_TA_EPSILON);
+        for (int t = 0; t < B; t++) {
+            v4 highest, lowest, slowk, slowd;
+            o[0][t] = o[1][t] = nan;
+            minmax4(st, ring, H[t], L[t], &highest, &lowest);
+            if (st->k++ < n - 1)
+                continue;
+            v4 range = SUB(highest, lowest);
+            v4 flat = _mm256_cmp_pd(vabs(range), MUL(eps, ADD(vabs(highest), vabs(lowest))), _CMP_LE_OQ);
+            v4 fastk = sel(flat, zero, MUL(hundred, DIV(SUB(C[t], lowest), range)));
+            if (!sma4_step(&s->slowk, ring + 16 * (size_t)n, fastk, &slowk))
+                continue;
+            if (!sma4_step(&s->slowd, ring + 16 * (size_t)n + 4 * (size_t)s->slowk.n, slowk, &slowd))
+                continue;
+            o[0][t] = slowk;
+            o[1][t] = slowd;
+        }
+        break;
+    }
+    case ZC_IND_CCI: {
+        __typeof__(st->u.cci) *s = &st->u.cci;
+        int32_t n = s->n;
+        v4 three = SET1(3.0), dn = SET1((double)n), eps = SET1(ZC_TA_EPSILON), k015 = SET1(0.015);
+        for (int t = 0; t < B; t++) {
+            v4 tp = DIV(ADD(ADD(H[t], L[t]), C[t]), three);
+            rput(ring, s->pos, tp);
+            s->pos = zc_ind_wrap(s->pos, n);
+            if (st->k++ < n - 1) {
+                o[0][t] = nan;
+                continue;
+            }
+            v4 avg = zero;
+            for (int32_t j = 0; j < n; j++)
+                avg = ADD(avg, rget(ring, j));
+            avg = DIV(avg, dn);
+            v4 dev = zero;
+            for (int32_t j = 0; j < n; j++)
+                dev = ADD(dev, vabs(SUB(rget(ring, j), avg)));
+            dev = DIV(dev, dn);
+            v4 tv = SUB(tp, avg);
+            v4 band = MUL(eps, vabs(avg));
+            v4 ok = _mm256_and_pd(GT(vabs(tv), band), GT(vabs(dev), band));
+            o[0][t] = sel(ok, DIV(tv, MUL(k015, dev)), zero);
+        }
+        break;
+    }
+    case ZC_IND_ADX: {
+        __typeof__(st->u.adx) *s = &st->u.adx;
+        int32_t n = s->n;
+        v4 dn = SET1((double)n), nm1 = SET1((double)(n - 1)), eps = SET1(ZC_TA_EPSILON),
+           neps = SET1(-ZC_TA_EPSILON);
+        for (int t = 0; t < B; t++) {
+            v4 h = H[t], l = L[t], c = C[t];
+            o[0][t] = nan;
+            if (st->k == 0) {
+                s->ph = h;
+                s->pl = l;
+                s->pc = c;
+                st->k = 1;
+                continue;
+            }
+            v4 dp = SUB(h, s->ph), dm = SUB(s->pl, l);
+            s->ph = h;
+            s->pl = l;
+            if (st->k >= n) {
+                s->mdm = SUB(s->mdm, DIV(s->mdm, dn));
+                s->pdm = SUB(s->pdm, DIV(s->pdm, dn));
+            }
+            v4 msel = sel(GT(SUB(dm, dp), zero), dm, zero);
+            v4 psel = sel(GT(SUB(dp, dm), zero), dp, zero);
+            s->mdm = ADD(s->mdm, sel(GT(dm, zero), msel, zero));
+            s->pdm = ADD(s->pdm, sel(GT(dp, zero), psel, zero));
+            v4 tr = true_range4(h, l, s->pc);
+            s->pc = c;
+            if (st->k < n) {
+                s->tr = ADD(s->tr, tr);
+                st->k++;
+                continue;
+            }
+            s->tr = ADD(SUB(s->tr, DIV(s->tr, dn)), tr);
+            v4 mdi = MUL(hundred, DIV(s->mdm, s->tr));
+            v4 pdi = MUL(hundred, DIV(s->pdm, s->tr));
+            v4 sum = ADD(mdi, pdi);
+            v4 have = _mm256_and_pd(GT(s->tr, zero), _mm256_andnot_pd(_mm256_and_pd(LT(neps, sum), LT(sum, eps)),
+                                                                      _mm256_castsi256_pd(_mm256_set1_epi64x(-1))));
+            v4 dx = MUL(hundred, DIV(vabs(SUB(mdi, pdi)), sum));
+            if (st->k < 2 * (int64_t)n - 1) {
+                s->sumdx = sel(have, ADD(s->sumdx, dx), s->sumdx);
+                st->k++;
+                continue;
+            }
+            if (st->k == 2 * (int64_t)n - 1) {
+                s->sumdx = sel(have, ADD(s->sumdx, dx), s->sumdx);
+                s->adx = DIV(s->sumdx, dn);
+                st->k++;
+            } else {
+                s->adx = sel(have, DIV(ADD(MUL(s->adx, nm1), dx), dn), s->adx);
+            }
+            o[0][t] = s->adx;
+        }
+        break;
+    }
+    case ZC_IND_OBV: {
+        __typeof__(st->u.obv) *s = &st->u.obv;
+        v4 one = SET1(1.0);
+        for (int t = 0; t < B; t++) {
+            v4 c = C[t], v = V[t];
+            if (st->k == 0) {
+                s->obv = v;
+                s->prev = c;
+                st->k = 1;
+            } else {
+                v4 dir = SUB(_mm256_and_pd(GT(c, s->prev), one), _mm256_and_pd(LT(c, s->prev), one));
+                s->obv = ADD(s->obv, MUL(dir, v));
+                s->prev = c;
+            }
+            o[0][t] = s->obv;
+        }
+        break;
+    }
+    }
+}
+
+/* ---- transposition between four rows and bar-major vectors ---- */
+
+static inline AVX2 void transpose4(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
+{
+    v4 t0 = _mm256_unpacklo_pd(*r0, *r1), t1 = _mm256_unpackhi_pd(*r0, *r1);
+    v4 t2 = _mm256_unpacklo_pd(*r2, *r3), t3 = _mm256_unpackhi_pd(*r2, *r3);
+    *r0 = _mm256_permute2f128_pd(t0, t2, 0x20);
+    *r1 = _mm256_permute2f128_pd(t1, t3, 0x20);
+    *r2 = _mm256_permute2f128_pd(t0, t2, 0x31);
+    *r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+static AVX2 void load_tile(const double *const row[4], int64_t t0, int B, v4 *dst)
+{
+    int t = 0;
+    for (; t + 4 <= B; t += 4) {
+        v4 a = _mm256_loadu_pd(row[0] + t0 + t), b = _mm256_loadu_pd(row[1] + t0 + t);
+        v4 c = _mm256_loadu_pd(row[2] + t0 + t), d = _mm256_loadu_pd(row[3] + t0 + t);
+        transpose4(&a, &b, &c, &d);
+        dst[t] = a;
+        dst[t + 1] = b;
+        dst[t + 2] = c;
+        dst[t + 3] = d;
+    }
+    for (; t < B; t++)
+        dst[t] = _mm256_setr_pd(row[0][t0 + t], row[1][t0 + t], row[2][t0 + t], row[3][t0 + t]);
+}
+
+static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[4])
+{
+    int t = 0;
+    for (; t + 4 <= B; t += 4) {
+        v4 a = src[t], b = src[t + 1], c = src[t + 2], d = src[t + 3];
+        transpose4(&a, &b, &c, &d);
+        _mm256_storeu_pd(row[0] + t0 + t, a);
+        _mm256_storeu_pd(row[1] + t0 + t, b);
+        _mm256_storeu_pd(row[2] + t0 + t, c);
+        _mm256_storeu_pd(row[3] + t0 + t, d);
+    }
+    for (; t < B; t++) {
+        double x[4];
+        _mm256_storeu_pd(x, src[t]);
+        for (int l = 0; l < 4; l++)
+            row[l][t0 + t] = x[l];
+    }
+}
+
+AVX2 void zc_cpu_md4_multi(const zc_ind_params *params, uint32_t count, const double *const in[4][4], int64_t T,
+                           double *const *cols, const size_t off[4], double *ring)
+{
+    st4 states[ZC_MD4_MAX_INDICATORS];
+    tile4 tl;
+    uint32_t need = 0;
+    for (uint32_t j = 0; j < count; j++) {
+        st4_init(&params[j], &states[j]);
+        need |= zc_ind_inputs(params[j].kind);
+    }
+    for (int64_t t0 = 0; t0 < T; t0 += TILE) {
+        int B = T - t0 < TILE ? (int)(T - t0) : TILE;
+        for (int i = 0; i < 4; i++)
+            if (need & (1u << i))
+                load_tile(in[i], t0, B, tl.in[i]);
+        size_t col = 0, roff = 0;
+        for (uint32_t j = 0; j < count; j++) {
+            const zc_ind_params *p = &params[j];
+            int nout = zc_ind_outputs(p->kind);
+            run_tile(p, &states[j], ring + 4 * roff, &tl, B);
+            for (int q = 0; q < nout; q++) {
+                double *row[4];
+                for (int l = 0; l < 4; l++)
+                    row[l] = cols[col + (size_t)q] + off[l];
+                store_tile(tl.out[q], t0, B, row);
+            }
+            col += (size_t)nout;
+            roff += (size_t)zc_ind_ring_len(p);
+        }
+    }
+}
+
+#endif
