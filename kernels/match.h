@@ -16,12 +16,12 @@
  *           bids by ascending price, asks by descending price. New levels
  *           near the top, the common case, move few entries.
  *   hash    open addressing with linear probing over `hsize` (a power of two,
- *           at least 2 * cap) buckets holding an order id and its slot + 1
- *           (0: an empty bucket) in one 16-byte record, so a probe touches
- *           one cache line, with
- *           backward-shift deletion (no tombstones). The bucket comes from a
- *           keyed mix of the id, so colliding ids cannot be chosen without the
- *           key; results never depend on the key.
+ *           at least 2 * cap) buckets holding an order id, its slot + 1
+ *           (0: an empty bucket) and its home bucket in one 16-byte record,
+ *           so a probe touches one cache line, with backward-shift deletion
+ *           (no tombstones, no rehashing of the entries it moves). The
+ *           bucket comes from a keyed mix of the id, so colliding ids cannot
+ *           be chosen without the key; results never depend on the key.
  *   dirty   slots changed since the state root was last updated, each once.
  * Stack links (free_slot, a free slot's next, free_level, next_free) hold an
  * index + 1, 0 ending the stack. Sums of quantities cannot overflow:
@@ -154,11 +154,12 @@ typedef struct zc_mtask {
     uint32_t pad;
 } zc_mtask; /* 56 bytes */
 
-/* One hash bucket: an order id and its slot. */
+/* One hash bucket: an order id, its slot and its home bucket (kept so that
+ * deletion shifts entries back without rehashing them). */
 typedef struct zc_mbucket {
     uint64_t id;
     uint32_t slot1; /* slot + 1; 0 when empty */
-    uint32_t pad;
+    uint32_t home;
 } zc_mbucket; /* 16 bytes */
 
 /* A symbol's view of the flat arrays. */
@@ -249,11 +250,12 @@ ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id)
 /* id is known to be absent; the table is never full (hsize >= 2 cap). */
 ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot)
 {
-    uint32_t i = zc_mhash(b, id);
+    uint32_t h = zc_mhash(b, id), i = h;
     while (b->hash[i].slot1 != 0)
         i = (i + 1) & b->hmask;
     b->hash[i].id = id;
     b->hash[i].slot1 = (uint32_t)slot + 1;
+    b->hash[i].home = h;
 }
 
 /* Removes id (known to be present) and shifts later members of its probe run
@@ -268,7 +270,7 @@ ZC_FN void zc_merase(const zc_mbook *b, uint64_t id)
         j = (j + 1) & b->hmask;
         if (b->hash[j].slot1 == 0)
             break;
-        uint32_t home = zc_mhash(b, b->hash[j].id);
+        uint32_t home = b->hash[j].home;
         /* The entry at j may move to the hole at i unless its home lies
          * cyclically in (i, j]. */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -581,9 +583,11 @@ ZC_FN uint32_t zc_mcheck_qty_price(const zc_mbook *b, int64_t qty, int priced, i
 {
     if (qty <= 0 || qty > ZC_M_MAX_QTY)
         return ZC_M_R_BAD_QTY;
-    if (qty % b->sym->lot != 0)
+    /* A 64-bit division costs tens of cycles; unit sizes need none. */
+    int64_t lot = b->sym->lot, tick = b->sym->tick;
+    if (lot != 1 && qty % lot != 0)
         return ZC_M_R_LOT;
-    if (priced && price % b->sym->tick != 0)
+    if (priced && tick != 1 && price % tick != 0)
         return ZC_M_R_TICK;
     if (priced && (price < b->sym->min_price || price > b->sym->max_price))
         return ZC_M_R_BAND;

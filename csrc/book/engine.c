@@ -785,7 +785,9 @@ static zc_status submit_locked(zc_engine *e, const zc_order *orders, size_t n, i
     e->next_seq += n;
     e->batches++;
     zc_status st;
-    if (e->on_host && !e->pool && n <= SEQUENTIAL_MAX) {
+    /* A single order never needs the pool: it skips grouping and merging
+     * whatever the thread count. */
+    if (e->on_host && n <= SEQUENTIAL_MAX && (!e->pool || n == 1)) {
         st = cpu_sequential(e, orders, n, seq0);
         if (st == ZC_OK)
             st = emit_staged(e, sink, m);
@@ -1220,6 +1222,96 @@ static zc_status update_root(zc_engine *e, void **arr)
     return st;
 }
 
+/* Device books once the tree exists: only the symbols' dirty lists and, per
+ * symbol, the span of slots between its lowest and highest dirty slot cross
+ * the bus (twice: read, then written back with the dirty marks cleared once
+ * the tree has taken the new leaves), not the whole slot array. */
+static zc_status update_root_spans(zc_engine *e)
+{
+    zc_msym *syms = malloc(e->book_bytes[B_SYMS]);
+    uint64_t *span_at = malloc((size_t)e->nsym * sizeof *span_at);
+    if (!syms || !span_at) {
+        free(syms);
+        free(span_at);
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "state root staging");
+    }
+    int32_t *lists = NULL;
+    zc_mslot *spans = NULL;
+    uint64_t *idx = NULL;
+    uint32_t *rows = NULL;
+    size_t k = 0, nspan = 0;
+    zc_status st = zc_buf_read(e->dbook[B_SYMS], 0, syms, e->book_bytes[B_SYMS]);
+    for (uint32_t s = 0; st == ZC_OK && s < e->nsym; s++)
+        k += syms[s].ndirty;
+    if (st == ZC_OK && k == 0)
+        goto done;
+    if (st == ZC_OK) {
+        lists = malloc(k * sizeof *lists);
+        idx = malloc(k * sizeof *idx);
+        rows = malloc(k * ZC_BOOK_LEAF_ELEMS * sizeof *rows);
+        if (!lists || !idx || !rows)
+            st = ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu changed state-root leaves", k);
+    }
+    /* Dirty lists, sorted (leaves go to the tree in increasing order). */
+    for (uint32_t s = 0, at = 0; st == ZC_OK && s < e->nsym; at += syms[s].ndirty, s++) {
+        uint32_t nd = syms[s].ndirty;
+        span_at[s] = nspan;
+        if (!nd)
+            continue;
+        int32_t *list = lists + at;
+        st = zc_buf_read(e->dbook[B_DIRTY], (size_t)s * e->cap * sizeof *list, list, nd * sizeof *list);
+        if (st == ZC_OK) {
+            qsort(list, nd, sizeof *list, cmp_i32);
+            nspan += (size_t)(list[nd - 1] - list[0]) + 1;
+        }
+    }
+    if (st == ZC_OK && !(spans = malloc(nspan * sizeof *spans)))
+        st = ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu state-root slots", nspan);
+    for (uint32_t s = 0, at = 0; st == ZC_OK && s < e->nsym; at += syms[s].ndirty, s++) {
+        uint32_t nd = syms[s].ndirty;
+        if (!nd)
+            continue;
+        const int32_t *list = lists + at;
+        zc_mslot *span = spans + span_at[s];
+        size_t lo = (size_t)list[0], len = (size_t)(list[nd - 1] - list[0]) + 1;
+        st = zc_buf_read(e->dbook[B_SLOTS], ((size_t)s * e->cap + lo) * sizeof *span, span, len * sizeof *span);
+        for (uint32_t d = 0; st == ZC_OK && d < nd; d++) {
+            zc_mslot *o = &span[(size_t)list[d] - lo];
+            o->dirty = 0;
+            idx[at + d] = (uint64_t)s * e->cap + (uint32_t)list[d];
+            leaf_row(o, s, rows + (size_t)(at + d) * ZC_BOOK_LEAF_ELEMS);
+        }
+    }
+    if (st == ZC_OK) {
+        int dev = e->dev;
+        st = zc_merkle_update_rows(&dev, e->tree, idx, k, rows);
+    }
+    /* The tree has the new leaves: from here a failed write leaves the
+     * device's dirty marks out of step with it. */
+    for (uint32_t s = 0, at = 0; st == ZC_OK && s < e->nsym; at += syms[s].ndirty, s++) {
+        uint32_t nd = syms[s].ndirty;
+        if (!nd)
+            continue;
+        size_t lo = (size_t)lists[at], len = (size_t)(lists[at + nd - 1] - lists[at]) + 1;
+        st = zc_buf_write(e->dbook[B_SLOTS], ((size_t)s * e->cap + lo) * sizeof *spans, spans + span_at[s],
+                          len * sizeof *spans);
+        if (st != ZC_OK)
+            fail(e, st);
+    }
+    for (uint32_t s = 0; st == ZC_OK && s < e->nsym; s++)
+        syms[s].ndirty = 0;
+    if (st == ZC_OK && (st = zc_buf_write(e->dbook[B_SYMS], 0, syms, e->book_bytes[B_SYMS])) != ZC_OK)
+        fail(e, st);
+done:
+    free(syms);
+    free(span_at);
+    free(lists);
+    free(spans);
+    free(idx);
+    free(rows);
+    return st;
+}
+
 zc_status zc_engine_state_root(zc_engine *e, uint8_t root[32])
 {
     ZC_CHECK(check_engine(e));
@@ -1228,11 +1320,14 @@ zc_status zc_engine_state_root(zc_engine *e, uint8_t root[32])
     pthread_mutex_lock(&e->lock);
     void *arr[B_COUNT] = {0};
     zc_status st = check_usable(e);
-    if (st == ZC_OK)
+    int spans = st == ZC_OK && !e->on_host && e->tree;
+    if (spans)
+        st = update_root_spans(e);
+    if (st == ZC_OK && !spans)
         st = root_arrays(e, arr);
-    if (st == ZC_OK)
+    if (st == ZC_OK && !spans)
         st = update_root(e, arr);
-    if (st == ZC_OK && !e->on_host) {
+    if (st == ZC_OK && !e->on_host && !spans) {
         /* Cleared dirty marks go back to the device. */
         st = zc_buf_write(e->dbook[B_SLOTS], 0, arr[B_SLOTS], e->book_bytes[B_SLOTS]);
         if (st == ZC_OK)
