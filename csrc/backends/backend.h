@@ -57,6 +57,10 @@ typedef struct zc_backend_ops {
     zc_status (*unmap)(int idx, int kind, void *handle, void *host);
     /* Waits for all work queued on the device. */
     zc_status (*sync)(int idx);
+    /* Optional (NULL): in-place complex FFT of `batch` contiguous transforms of
+     * length n (interleaved double re, im; unnormalised) in the buffer
+     * `handle`; inverse selects the e^{+2 pi i jk/n} direction. */
+    zc_status (*fft)(int idx, void *handle, size_t n, size_t batch, int inverse);
 } zc_backend_ops;
 
 typedef const zc_backend_ops *(*zc_backend_entry_fn)(void);

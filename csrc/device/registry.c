@@ -13,6 +13,7 @@
 #include "../backends/backend.h"
 #include "../core/internal.h"
 #include "fault.h"
+#include "../risk/risk_internal.h"
 
 #define ZC_MAX_DEVICES 64
 
@@ -812,6 +813,20 @@ zc_status zc_dev_mem_sync(int dev)
     if (!d->ops->sync)
         return ZC_OK; /* the cpu backend finishes every launch before returning */
     return track(d, d->ops->sync(d->info.backend_index));
+}
+
+/* Backend FFT for csrc/risk (declared in csrc/risk/risk_internal.h). */
+zc_status zc_dev_fft(int dev, zc_devbuf *buf, size_t n, size_t batch, int inverse)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!buf || buf->dev != dev)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "FFT buffer is not a buffer of device %d", dev);
+    if (!d->ops->fft)
+        return no_mem_op(d, "FFT");
+    ZC_CHECK(inject(d, "launch"));
+    atomic_fetch_add(&d->launches, 1);
+    return track(d, d->ops->fft(d->info.backend_index, buf->handle, n, batch, inverse));
 }
 
 /* A descriptor over memory the caller owns (a zc_buffer's), for kernels:

@@ -209,6 +209,7 @@ static const zc_backend_ops cpu_ops = {
     .host_ptr = cpu_host_ptr,
     .launch = cpu_launch,
     .compile = NULL,
+    .fft = zc_cpu_fft,
 };
 
 const zc_backend_ops *zc_cpu_backend(void) { return &cpu_ops; }

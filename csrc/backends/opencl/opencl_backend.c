@@ -15,6 +15,10 @@
 #include "../backend.h"
 #include "zkclob/mem.h"
 
+#ifdef ZC_HAVE_CLFFT
+#include <clFFT.h>
+#endif
+
 /* Generated from the kernels/opencl .cl files with includes inlined;
  * NULL-terminated. */
 extern const char *const zc_cl_sources[];
@@ -267,8 +271,15 @@ static void release_kernels(ocl_dev *d)
     d->nprograms = 0;
 }
 
+#ifdef ZC_HAVE_CLFFT
+static void clfft_teardown(void);
+#endif
+
 static void ocl_shutdown(void)
 {
+#ifdef ZC_HAVE_CLFFT
+    clfft_teardown();
+#endif
     for (int i = 0; i < ndevs; i++) {
         ocl_dev *d = &devs[i];
         release_kernels(d);
@@ -932,6 +943,92 @@ static zc_status ocl_launch(int idx, const char *name, size_t global, const zc_k
     return st;
 }
 
+/* ---- FFT (clFFT) ---- */
+
+#ifdef ZC_HAVE_CLFFT
+/* clFFT's library state is process-wide: set up on the first transform and
+ * torn down by ocl_shutdown. */
+static pthread_mutex_t clfft_lock = PTHREAD_MUTEX_INITIALIZER;
+static int clfft_ready;
+
+static clfftStatus clfft_init(void)
+{
+    pthread_mutex_lock(&clfft_lock);
+    clfftStatus s = CLFFT_SUCCESS;
+    if (!clfft_ready) {
+        clfftSetupData setup;
+        s = clfftInitSetupData(&setup);
+        if (s == CLFFT_SUCCESS)
+            s = clfftSetup(&setup);
+        clfft_ready = s == CLFFT_SUCCESS;
+    }
+    pthread_mutex_unlock(&clfft_lock);
+    return s;
+}
+
+static void clfft_teardown(void)
+{
+    pthread_mutex_lock(&clfft_lock);
+    if (clfft_ready)
+        clfftTeardown();
+    clfft_ready = 0;
+    pthread_mutex_unlock(&clfft_lock);
+}
+
+/* One plan per call: clFFT generates and builds its kernels when baking. The
+ * backward transform is left unscaled, like FFTW's and cuFFT's. */
+static zc_status ocl_fft(int idx, void *handle, size_t n, size_t batch, int inverse)
+{
+    clfftStatus setup = clfft_init();
+    if (setup != CLFFT_SUCCESS)
+        return host->set_error(ZC_ERR_UNSUPPORTED, "opencl", idx, __func__, "clfftSetup failed: status %d",
+                               (int)setup);
+    ocl_dev *d = &devs[idx];
+    cl_mem buf = (cl_mem)handle;
+    clfftPlanHandle plan;
+    size_t len = n;
+    pthread_mutex_lock(&d->lock);
+    clfftStatus s = clfftCreateDefaultPlan(&plan, d->context, CLFFT_1D, &len);
+    const char *call = "clfftCreateDefaultPlan";
+    int have_plan = s == CLFFT_SUCCESS;
+    if (s == CLFFT_SUCCESS && (s = clfftSetPlanPrecision(plan, CLFFT_DOUBLE)) != CLFFT_SUCCESS)
+        call = "clfftSetPlanPrecision";
+    if (s == CLFFT_SUCCESS &&
+        (s = clfftSetLayout(plan, CLFFT_COMPLEX_INTERLEAVED, CLFFT_COMPLEX_INTERLEAVED)) != CLFFT_SUCCESS)
+        call = "clfftSetLayout";
+    if (s == CLFFT_SUCCESS && (s = clfftSetResultLocation(plan, CLFFT_INPLACE)) != CLFFT_SUCCESS)
+        call = "clfftSetResultLocation";
+    if (s == CLFFT_SUCCESS && (s = clfftSetPlanBatchSize(plan, batch)) != CLFFT_SUCCESS)
+        call = "clfftSetPlanBatchSize";
+    if (s == CLFFT_SUCCESS && (s = clfftSetPlanDistance(plan, n, n)) != CLFFT_SUCCESS)
+        call = "clfftSetPlanDistance";
+    if (s == CLFFT_SUCCESS && (s = clfftSetPlanScale(plan, CLFFT_BACKWARD, 1.0f)) != CLFFT_SUCCESS)
+        call = "clfftSetPlanScale";
+    if (s == CLFFT_SUCCESS && (s = clfftBakePlan(plan, 1, &d->queue, NULL, NULL)) != CLFFT_SUCCESS)
+        call = "clfftBakePlan";
+    if (s == CLFFT_SUCCESS &&
+        (s = clfftEnqueueTransform(plan, inverse ? CLFFT_BACKWARD : CLFFT_FORWARD, 1, &d->queue, 0, NULL, NULL,
+                                   &buf, NULL, NULL)) != CLFFT_SUCCESS)
+        call = "clfftEnqueueTransform";
+    cl_int err = CL_SUCCESS;
+    if (s == CLFFT_SUCCESS && (err = clFinish(d->queue)) != CL_SUCCESS)
+        call = "clFinish";
+    if (have_plan)
+        clfftDestroyPlan(&plan);
+    pthread_mutex_unlock(&d->lock);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, call, "after a clFFT transform of %zu x %zu", batch, n);
+    if (s != CLFFT_SUCCESS) {
+        /* clFFT statuses below 4096 are OpenCL error codes. */
+        if ((int)s < 4096)
+            return CL_FAIL((cl_int)s, idx, call, "clFFT transform of %zu x %zu", batch, n);
+        return host->set_error(ZC_ERR_BACKEND, "opencl", idx, __func__, "%s failed: clFFT status %d (%zu x %zu)",
+                               call, (int)s, batch, n);
+    }
+    return ZC_OK;
+}
+#endif
+
 /* ---- compiler ---- */
 
 /* The first device of any platform; compile does not depend on init so it
@@ -1031,6 +1128,9 @@ static const zc_backend_ops ocl_ops = {
     .map = ocl_map,
     .unmap = ocl_unmap,
     .sync = ocl_sync,
+#ifdef ZC_HAVE_CLFFT
+    .fft = ocl_fft,
+#endif
 };
 
 __attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &ocl_ops; }
