@@ -14,7 +14,7 @@ BUILD ?= build-san-$(subst $(comma),-,$(SANITIZE))
 endif
 comma := ,
 APT_PACKAGES := cmake make gcc pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libcmocka-dev valgrind \
-                libjemalloc2 libmimalloc2.0
+                libjemalloc2 libmimalloc2.0 libfftw3-dev libclfft-dev
 SAN_ENV :=
 ifneq ($(SANITIZE),)
 export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
@@ -85,8 +85,10 @@ test-threads: .apt.stamp
 	ZC_LOG_LEVEL=error ZC_STRESS_OPS=100000 valgrind --tool=helgrind --error-exitcode=1 -q \
 	  $(HELGRIND_BUILD)/bin/test_mem_stress
 
+# The main job at its default size: signed stream, verification, matching, market data, risk,
+# state root and journal replay (python -m zkclob run --help for sizes, --device, --json).
 demo: build
-	PYTHONPATH=$(abspath $(BUILD))/python $(PY) -m zkclob demo
+	PYTHONPATH=$(abspath $(BUILD))/python $(PY) -m zkclob run
 
 # Every benchmark prints JSON lines {"bench", "n", "seconds", "rate", "anchor", "ratio"}.
 bench: build

@@ -1,4 +1,5 @@
-/* Internal interface between the engine and its journal. */
+/* Internal interface between the engine, its journal and the gates in front
+ * of it. */
 #ifndef ZC_BOOK_INTERNAL_H
 #define ZC_BOOK_INTERNAL_H
 
@@ -37,5 +38,14 @@ zc_status zc_journal_open(const char *path, const uint8_t *config, size_t config
 /* Appends one record whose payload is a || b. */
 zc_status zc_journal_append(zc_journal *j, const void *a, size_t alen, const void *b, size_t blen);
 void zc_journal_close(zc_journal *j);
+
+/* The engine's m events ev for the accepted orders of a batch (seq0: seq of
+ * its first accepted order) merged, in array order, with a reject event for
+ * each refused order, as a new uint8 array of zc_event. Order i is refused
+ * when reasons[i] != ZC_REASON_NONE (reject reason reasons[i]), or, with
+ * reasons NULL, when !valid[i] (ZC_REASON_BAD_SIGNATURE). Used by the
+ * signature gate (signed.c) and the risk gate (risk/positions.c). */
+zc_status zc_book_merge_rejects(const zc_order *orders, size_t n, const uint8_t *valid, const uint16_t *reasons,
+                                const zc_event *ev, size_t m, uint64_t seq0, zc_array **out);
 
 #endif

@@ -150,6 +150,31 @@ class Engine(_zkclob._Engine):
         events (EVENT_DTYPE) in sequence order."""
         return self._submit(orders)
 
+    def set_trader_keys(self, pubkeys: np.ndarray) -> None:
+        """Public keys for :meth:`submit_signed`: a C-contiguous uint8 array (traders, 64), row t is
+        trader t's parsed secp256k1 key x || y (zkclob.crypto)."""
+        k = pubkeys
+        if not isinstance(k, np.ndarray) or k.dtype != np.uint8 or k.ndim != 2 or k.shape[1] != 64:
+            raise InvalidArgumentError("trader keys must be a uint8 array of shape (traders, 64)")
+        self._trader_keys = np.ascontiguousarray(k)
+
+    def submit_signed(self, orders: np.ndarray, signatures: np.ndarray, low_s: bool = False,
+                      device: DeviceLike = "auto") -> np.ndarray:
+        """Verifies each order's signature (``signatures``: uint8 (n, 64) r || s over the Keccak-256 of the
+        canonical encoding, see zkclob/book.h) under its trader's key from :meth:`set_trader_keys`, then
+        matches the valid orders. An invalid one becomes a reject event with Reason.BAD_SIGNATURE and
+        never reaches the book or the journal. Returns the events in array order."""
+        keys = getattr(self, "_trader_keys", None)
+        if keys is None:
+            raise InvalidArgumentError("set_trader_keys() first")
+        events, _ = self._submit_signed(orders, keys, signatures, 1 if low_s else 0, find_device(device))
+        return events
+
+    def submit_verified(self, orders: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The signature gate with verdicts already computed (``valid``: uint8 per order, e.g. from
+        zkclob.pipeline.verify): orders with a zero verdict become Reason.BAD_SIGNATURE rejects."""
+        return self._submit_verified(orders, valid)
+
     def set_mode(self, symbol: int, mode: Union[str, int]) -> None:
         """Switch a symbol to "auction" (collect without matching) or "continuous"
         (refused while the auction book is crossed: uncross first)."""

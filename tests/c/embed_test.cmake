@@ -42,3 +42,26 @@ execute_process(COMMAND ${BINARY_DIR}/embed-build/embed-pc RESULT_VARIABLE rc OU
 if(NOT rc EQUAL 0 OR NOT out MATCHES "opencl .*kat 6627e8d5 e169c58d")
   message(FATAL_ERROR "pkg-config build of the embed example failed: ${out}")
 endif()
+
+# The pipeline through the C API prints the state root that `python -m zkclob
+# run --json` reports for the same stream (auctions included).
+set(args --orders 6000 --symbols 16 --traders 300 --batch 1000 --auction 800 --seed 7 --device cpu)
+execute_process(COMMAND ${BINARY_DIR}/embed-build/pipeline ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "state_root ([0-9a-f]+)")
+  message(FATAL_ERROR "the C pipeline failed (${rc})")
+endif()
+set(c_root ${CMAKE_MATCH_1})
+if(PYTHON)
+  set(ENV{PYTHONPATH} ${BINARY_DIR}/python)
+  execute_process(COMMAND ${PYTHON} -m zkclob run ${args} --json RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "\"state_root\": \"([0-9a-f]+)\"")
+    message(FATAL_ERROR "python -m zkclob run failed (${rc}): ${err}")
+  endif()
+  if(NOT CMAKE_MATCH_1 STREQUAL c_root)
+    message(FATAL_ERROR "state roots differ: C ${c_root}, Python ${CMAKE_MATCH_1}")
+  endif()
+  message("C and Python pipelines agree on state root ${c_root}")
+endif()

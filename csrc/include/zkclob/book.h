@@ -346,6 +346,108 @@ ZC_API zc_status zc_journal_check(const char *path, zc_journal_info *info);
  * result as crc. */
 ZC_API uint32_t zc_crc32c(uint32_t crc, const void *data, size_t n);
 
+/* ---- Generated order streams (csrc/book/orders_gen.c) ----
+ *
+ * The standard matching workload, deterministic in the seed: order i (from
+ * 0) takes Philox4x64-10 block 0 of key (seed, 0) and counter (0, i, 0, 0),
+ * words r0..r3: symbol = r0 mod symbols, u = r1 as a unit double, side =
+ * r2 & 1, ts = (i + 1) * ts_step_ns. Then
+ *   0.7 <= u < 0.9 and the symbol has live orders: a cancel of one of them,
+ *        chosen as r3 mod count (id and trader of that order);
+ *   u >= 0.9: a marketable limit order 20 ticks through the mid, ioc (gtc in
+ *        a call phase), 10 + (r2 >> 1) mod 31 lots;
+ *   otherwise a gtc limit order 1 + floor(10 |z|) ticks from the mid on its
+ *        own side (z: Box-Muller of key (seed, 1), counter (0, i, 0, 0)),
+ *        1 + (r2 >> 1) mod 10 lots.
+ * New orders have id i + 1 and trader r3 mod traders. Orders are made in
+ * pieces of 8192 within each phase; before a piece starting at order p every
+ * symbol's mid takes a step of round(2 z) ticks (z of key (seed, 2), counter
+ * (0, p, symbol, 0)), kept within [mid/2, 3 mid/2]. A live order is one that
+ * rests in the book the stream is meant for (zc_orders_gen_engine_config):
+ * the generator matches each piece in a private engine before making the
+ * next, so a cancel can still name an order filled within its own piece
+ * (rejected with ZC_REASON_UNKNOWN_ID).
+ * Phases: with auction_orders = a > 0, orders [0, a) form an opening call
+ * auction and [n - a, n) a closing one. The stream is meant to be run as:
+ * every symbol set to auction, orders [0, a), uncross of all symbols in
+ * order, every symbol set to continuous, orders [a, n - a), every symbol set
+ * to auction, orders [n - a, n), uncross of all symbols. Batch boundaries
+ * within a phase do not change the outcome. */
+typedef struct zc_orders_gen_config {
+    uint64_t seed;
+    uint32_t symbols;      /* 0 = 256 */
+    uint32_t traders;      /* 0 = 10000 */
+    uint32_t capacity;     /* resting orders per symbol of the engine; 0 = 1024 */
+    size_t auction_orders; /* orders of each call auction (at most n / 2); 0 = none */
+    int64_t mid;           /* initial mid price in ticks, in [1024, 2^40]; 0 = 100000 */
+    uint64_t ts_step_ns;   /* 0 = 1000000 */
+} zc_orders_gen_config;
+
+/* The engine a stream is meant for: symbols, capacity, tick and lot 1, band
+ * [1, 2 mid], reference price mid, continuous mode; device, journal and the
+ * other run settings zeroed for the caller to fill. */
+ZC_API zc_status zc_orders_gen_engine_config(const zc_orders_gen_config *cfg, zc_engine_config *out);
+/* Writes orders 0 .. n-1 (n < 2^32) of the stream into out. */
+ZC_API zc_status zc_orders_generate(const zc_orders_gen_config *cfg, zc_order *out, size_t n);
+
+/* ---- Signed orders (csrc/book/signed.c) ----
+ *
+ * Canonical encoding of an order, ZC_ORDER_SIGNED_BYTES bytes:
+ *   0   8  "ZCORDER1" (ASCII domain tag and encoding version)
+ *   8   8  id        u64 little-endian
+ *   16  4  trader    u32
+ *   20  4  symbol    u32
+ *   24  1  side, 25 type, 26 tif, 27 stp (u8 each)
+ *   28  8  price     i64 two's complement little-endian
+ *   36  8  qty       i64
+ *   44  8  ts        u64
+ * i.e. the tag followed by the packed zc_order; every field is signed,
+ * including those an order type ignores. The digest an order's trader signs
+ * is Keccak-256 (Ethereum padding) of the encoding.
+ *
+ * Demo and test keys: trader t's secret key under a seed is the first
+ * Keccak-256("ZCKEY001" || seed u64 LE || t u32 LE || c u32 LE), c = 0, 1,
+ * ..., that read as a big-endian integer is in [1, n - 1] (n: the secp256k1
+ * group order).
+ *
+ * Signature gate: zc_engine_submit_verified matches the orders whose
+ * verdict is non-zero and rejects the others with ZC_REASON_BAD_SIGNATURE.
+ * A rejected order is refused before ingress, as a gateway refuses an
+ * unauthenticated message: it takes no sequence number, is not journaled
+ * (replay reproduces every other event and the same state root) and never
+ * reaches the book. Its reject event (order_id, price, qty of the order,
+ * remaining 0) carries seq = the ingress sequence of the next accepted
+ * order of the batch, or the engine's next_seq when none follows, so the
+ * events stay sorted by seq and in array order. */
+#define ZC_ORDER_SIGNED_BYTES 52
+
+/* out receives n x ZC_ORDER_SIGNED_BYTES bytes. */
+ZC_API zc_status zc_order_encode(const zc_order *orders, size_t n, uint8_t *out);
+/* Keccak-256 digests of the encodings (n x 32 bytes) on *device. */
+ZC_API zc_status zc_order_digest(int *device, const zc_order *orders, size_t n, uint8_t *digests32);
+/* Secret keys of traders first .. first + n - 1 under seed (n x 32 bytes). */
+ZC_API zc_status zc_trader_seckeys(uint64_t seed, uint32_t first, uint32_t n, uint8_t *seckeys32);
+/* Their public keys (n x 64 bytes, the parsed form of zkclob/crypto.h). */
+ZC_API zc_status zc_trader_pubkeys(uint64_t seed, uint32_t first, uint32_t n, uint8_t *pubkeys64);
+/* Signs each order's digest with its trader's key (seckeys32[trader], RFC
+ * 6979, low s) on the cpu thread pool: sigs64 receives n x 64 bytes r || s.
+ * A trader >= ntraders is an error. */
+ZC_API zc_status zc_orders_sign(const uint8_t *seckeys32, uint32_t ntraders, const zc_order *orders, size_t n,
+                                uint8_t *sigs64);
+/* valid[i] = 1 when sigs64[i] is a valid signature of order i's digest
+ * under pubkeys64[trader] (flags of zc_ecdsa_verify_batch), else 0; a
+ * trader >= ntraders gives 0. Runs in blocks on *device. */
+ZC_API zc_status zc_orders_verify(int *device, const uint8_t *pubkeys64, uint32_t ntraders, const zc_order *orders,
+                                  const uint8_t *sigs64, size_t n, unsigned flags, uint8_t *valid);
+/* Signature gate with verdicts already computed: valid[i] != 0 admits
+ * orders[i]. *events receives the batch's events, rejects included. */
+ZC_API zc_status zc_engine_submit_verified(zc_engine *e, const zc_order *orders, const uint8_t *valid, size_t n,
+                                           zc_array **events);
+/* zc_orders_verify on *device, then zc_engine_submit_verified. */
+ZC_API zc_status zc_engine_submit_signed(zc_engine *e, int *device, const uint8_t *pubkeys64, uint32_t ntraders,
+                                         const zc_order *orders, const uint8_t *sigs64, size_t n, unsigned flags,
+                                         zc_array **events);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
+#include "args.h"
+
 static PyArray_Descr *order_descr, *event_descr, *depth_descr, *entry_descr;
 
 typedef struct {
@@ -64,6 +66,17 @@ static int engine_ok(EngineObject *self)
         return 0;
     }
     return 1;
+}
+
+static PyTypeObject EngineType;
+
+zc_engine *zcpy_engine_of(PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, &EngineType)) {
+        zcpy_invalid("engine must be a zkclob.Engine, got %s", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return engine_ok((EngineObject *)obj) ? ((EngineObject *)obj)->eng : NULL;
 }
 
 /* symbols, capacity, device, threads, journal, fsync, fsync_every,
@@ -187,6 +200,68 @@ static PyObject *engine_submit(EngineObject *self, PyObject *obj)
         return zcpy_raise(st);
     zcpy_flush_log();
     return records_view(ev, event_descr);
+}
+
+/* _submit_verified(orders, valid uint8[n]): the signature gate with verdicts. */
+static PyObject *engine_submit_verified(EngineObject *self, PyObject *args)
+{
+    PyObject *obj, *vobj;
+    if (!engine_ok(self) || !PyArg_ParseTuple(args, "OO", &obj, &vobj))
+        return NULL;
+    PyArrayObject *a = order_array(obj);
+    if (!a)
+        return NULL;
+    PyArrayObject *v = zcpy_array_arg(vobj, NPY_UINT8, 1, 1, "valid");
+    if (!v)
+        return NULL;
+    if (PyArray_DIM(v, 0) != PyArray_DIM(a, 0))
+        return zcpy_invalid("valid must hold one verdict per order: %zd for %zd orders", PyArray_DIM(v, 0),
+                            PyArray_DIM(a, 0));
+    zc_array *ev = NULL;
+    zc_status st;
+    const zc_order *orders = PyArray_DATA(a);
+    const uint8_t *valid = PyArray_DATA(v);
+    size_t n = (size_t)PyArray_DIM(a, 0);
+    Py_BEGIN_ALLOW_THREADS
+    st = zc_engine_submit_verified(self->eng, orders, valid, n, &ev);
+    Py_END_ALLOW_THREADS
+    if (st != ZC_OK)
+        return zcpy_raise(st);
+    zcpy_flush_log();
+    return records_view(ev, event_descr);
+}
+
+/* _submit_signed(orders, pubkeys (k, 64), sigs (n, 64), flags, device) -> (events, device) */
+static PyObject *engine_submit_signed(EngineObject *self, PyObject *args)
+{
+    PyObject *obj, *kobj, *sobj;
+    unsigned int flags;
+    int device;
+    if (!engine_ok(self) || !PyArg_ParseTuple(args, "OOOIi", &obj, &kobj, &sobj, &flags, &device))
+        return NULL;
+    PyArrayObject *a = order_array(obj);
+    PyArrayObject *k = a ? zcpy_rows_arg(kobj, NPY_UINT8, 64, "trader keys") : NULL;
+    PyArrayObject *s = k ? zcpy_rows_arg(sobj, NPY_UINT8, 64, "signatures") : NULL;
+    if (!s)
+        return NULL;
+    npy_intp n = PyArray_DIM(a, 0);
+    if (PyArray_DIM(k, 0) > (npy_intp)UINT32_MAX)
+        return zcpy_invalid("trader keys has %zd rows, at most %u", PyArray_DIM(k, 0), UINT32_MAX);
+    if (PyArray_DIM(s, 0) != n)
+        return zcpy_invalid("signatures must have one row per order: %zd for %zd orders", PyArray_DIM(s, 0), n);
+    zc_array *ev = NULL;
+    zc_status st;
+    const zc_order *orders = PyArray_DATA(a);
+    const uint8_t *keys = PyArray_DATA(k), *sigs = PyArray_DATA(s);
+    uint32_t nkeys = (uint32_t)PyArray_DIM(k, 0);
+    Py_BEGIN_ALLOW_THREADS
+    st = zc_engine_submit_signed(self->eng, &device, keys, nkeys, orders, sigs, (size_t)n, flags, &ev);
+    Py_END_ALLOW_THREADS
+    if (st != ZC_OK)
+        return zcpy_raise(st);
+    zcpy_flush_log();
+    PyObject *events = records_view(ev, event_descr);
+    return events ? Py_BuildValue("(Ni)", events, device) : NULL;
 }
 
 static int symbol_arg(PyObject *obj, uint32_t *out)
@@ -344,6 +419,10 @@ static PyObject *engine_info(EngineObject *self, PyObject *noargs)
 
 static PyMethodDef engine_methods[] = {
     {"_submit", (PyCFunction)engine_submit, METH_O, "Match an ORDER_DTYPE array; returns its events."},
+    {"_submit_verified", (PyCFunction)engine_submit_verified, METH_VARARGS,
+     "Match the orders whose verdict is non-zero; reject the others (bad signature)."},
+    {"_submit_signed", (PyCFunction)engine_submit_signed, METH_VARARGS,
+     "Verify the orders' signatures, then match the valid ones; returns (events, device)."},
     {"_depth", (PyCFunction)engine_depth, METH_VARARGS, "(bids, asks) of a symbol, best first."},
     {"_book", (PyCFunction)engine_book, METH_O, "Resting orders of a symbol in priority order."},
     {"sync", (PyCFunction)engine_sync, METH_NOARGS, "Wait for the engine's device work."},
