@@ -373,13 +373,15 @@ ZC_FN int zc_secp_fe_sqrt(zc_secp_fe *r, const zc_secp_fe *a)
     return zc_secp_fe_equal(&t, a);
 }
 
-/* Masked select: r = flag ? a : r, flag in {0, 1}. */
-ZC_FN void zc_secp_fe_cmov(zc_secp_fe *r, const zc_secp_fe *a, uint64_t flag)
+/* Masked select of four limbs: r = flag ? a : r, flag in {0, 1}. */
+ZC_FN void zc_secp_limbs_cmov(uint64_t *r, const uint64_t *a, uint64_t flag)
 {
     uint64_t mask = (uint64_t)0 - flag;
     for (int i = 0; i < 4; i++)
-        r->d[i] = (r->d[i] & ~mask) | (a->d[i] & mask);
+        r[i] = (r[i] & ~mask) | (a[i] & mask);
 }
+
+ZC_FN void zc_secp_fe_cmov(zc_secp_fe *r, const zc_secp_fe *a, uint64_t flag) { zc_secp_limbs_cmov(r->d, a->d, flag); }
 
 /* Big-endian bytes <-> limbs. */
 ZC_FN void zc_secp_limbs_from_be(uint64_t *d, const uint8_t *b)
@@ -752,41 +754,29 @@ ZC_FN void zc_secp_gej_add_ge_ct(zc_secp_gej *r, const zc_secp_gej *a, const zc_
     r->inf = 0;
 }
 
-/* Montgomery's trick: a[i] = 1 / a[i] for n nonzero elements with one
- * inversion; scratch holds n elements. */
-ZC_FN void zc_secp_fe_inv_many(zc_secp_fe *a, zc_secp_fe *scratch, int n)
-{
-    if (n <= 0)
-        return;
-    scratch[0] = a[0];
-    for (int i = 1; i < n; i++)
-        zc_secp_fe_mul(&scratch[i], &scratch[i - 1], &a[i]);
-    zc_secp_fe inv, t;
-    zc_secp_fe_inv(&inv, &scratch[n - 1]);
-    for (int i = n - 1; i > 0; i--) {
-        zc_secp_fe_mul(&t, &inv, &scratch[i - 1]);
-        zc_secp_fe_mul(&inv, &inv, &a[i]);
-        a[i] = t;
+/* zc_secp_F_inv_many, F = fe (mod p) or sc (mod n): Montgomery's trick,
+ * a[i] = 1 / a[i] for n nonzero elements with one inversion; scratch holds
+ * n elements. One body for both types (OpenCL C has no generics). */
+#define ZC_SECP_DEFINE_INV_MANY(F)                                                                             \
+    ZC_FN void zc_secp_##F##_inv_many(zc_secp_##F *a, zc_secp_##F *scratch, int n)                            \
+    {                                                                                                          \
+        if (n <= 0)                                                                                            \
+            return;                                                                                            \
+        scratch[0] = a[0];                                                                                     \
+        for (int i = 1; i < n; i++)                                                                            \
+            zc_secp_##F##_mul(&scratch[i], &scratch[i - 1], &a[i]);                                            \
+        zc_secp_##F inv, t;                                                                                    \
+        zc_secp_##F##_inv(&inv, &scratch[n - 1]);                                                              \
+        for (int i = n - 1; i > 0; i--) {                                                                      \
+            zc_secp_##F##_mul(&t, &inv, &scratch[i - 1]);                                                      \
+            zc_secp_##F##_mul(&inv, &inv, &a[i]);                                                              \
+            a[i] = t;                                                                                          \
+        }                                                                                                      \
+        a[0] = inv;                                                                                            \
     }
-    a[0] = inv;
-}
 
-ZC_FN void zc_secp_sc_inv_many(zc_secp_sc *a, zc_secp_sc *scratch, int n)
-{
-    if (n <= 0)
-        return;
-    scratch[0] = a[0];
-    for (int i = 1; i < n; i++)
-        zc_secp_sc_mul(&scratch[i], &scratch[i - 1], &a[i]);
-    zc_secp_sc inv, t;
-    zc_secp_sc_inv(&inv, &scratch[n - 1]);
-    for (int i = n - 1; i > 0; i--) {
-        zc_secp_sc_mul(&t, &inv, &scratch[i - 1]);
-        zc_secp_sc_mul(&inv, &inv, &a[i]);
-        a[i] = t;
-    }
-    a[0] = inv;
-}
+ZC_SECP_DEFINE_INV_MANY(fe)
+ZC_SECP_DEFINE_INV_MANY(sc)
 
 /* Affine from Jacobian given zi = 1 / Z. */
 ZC_FN void zc_secp_ge_from_gej_zinv(zc_secp_ge *r, const zc_secp_gej *a, const zc_secp_fe *zi)
@@ -1044,12 +1034,7 @@ ZC_FN uint8_t zc_secp_verify_one(const ZC_GLOBAL uint8_t *pk64, const ZC_GLOBAL 
 #define ZC_SECP_COMB_WINDOWS 64
 #define ZC_SECP_COMB_POINTS (ZC_SECP_COMB_WINDOWS * 16 + 1)
 
-ZC_FN void zc_secp_sc_cmov(zc_secp_sc *r, const zc_secp_sc *a, uint64_t flag)
-{
-    uint64_t mask = (uint64_t)0 - flag;
-    for (int i = 0; i < 4; i++)
-        r->d[i] = (r->d[i] & ~mask) | (a->d[i] & mask);
-}
+ZC_FN void zc_secp_sc_cmov(zc_secp_sc *r, const zc_secp_sc *a, uint64_t flag) { zc_secp_limbs_cmov(r->d, a->d, flag); }
 
 /* r = k G with masked scans of the comb table: every entry of a window is
  * read and the wanted one kept, so memory access never depends on k. */

@@ -61,6 +61,7 @@ __all__ = [
     "init",
     "merkle",
     "random",
+    "risk",
     "set_log_level",
     "set_num_threads",
     "set_policy",

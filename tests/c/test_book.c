@@ -15,19 +15,7 @@
 #include "match.h"
 #include "zkclob/zkclob.h"
 
-static zc_order lim(uint64_t id, uint32_t trader, uint32_t sym, int side, int64_t price, int64_t qty)
-{
-    zc_order o;
-    memset(&o, 0, sizeof o);
-    o.id = id;
-    o.trader = trader;
-    o.symbol = sym;
-    o.side = (uint8_t)side;
-    o.type = ZC_ORDER_LIMIT;
-    o.price = price;
-    o.qty = qty;
-    return o;
-}
+#include "test_util.h"
 
 static zc_engine *make_engine(const char *device, uint32_t symbols, uint32_t capacity, const char *journal)
 {

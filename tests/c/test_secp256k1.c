@@ -17,31 +17,10 @@
 #include "secp256k1.h"
 #include "zkclob/zkclob.h"
 
+#include "test_util.h"
+
 #define VECTORS ZC_SOURCE_DIR "/../shared/vectors/wycheproof/"
 #define MAX_DEVICES 8
-
-static int run_devices(int ids[MAX_DEVICES])
-{
-    int n = 0;
-    for (int id = 0; id < zc_device_count() && n < MAX_DEVICES; id++) {
-        zc_device_info info;
-        assert_int_equal(zc_device_info_get(id, &info), ZC_OK);
-        if (info.available && info.backend != ZC_BACKEND_CUDA)
-            ids[n++] = id;
-    }
-    assert_true(n >= 2); /* cpu and at least one PoCL device */
-    return n;
-}
-
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void random_bytes(uint8_t *out, size_t n)
 {
@@ -49,19 +28,14 @@ static void random_bytes(uint8_t *out, size_t n)
         out[i] = (uint8_t)(rng() >> 56);
 }
 
-static size_t unhex(const char *hex, size_t hlen, uint8_t *out, size_t cap)
+/* The bytes of hlen hex digits into out (cap bytes); their count. */
+static size_t unhex_len(const char *hex, size_t hlen, uint8_t *out, size_t cap)
 {
     assert_int_equal(hlen % 2, 0);
     assert_true(hlen / 2 <= cap);
-    for (size_t i = 0; i < hlen / 2; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
+    unhex(hex, out, hlen / 2);
     return hlen / 2;
 }
-
-static void hex32(const char *hex, uint8_t out[32]) { assert_int_equal(unhex(hex, 64, out, 32), 32); }
 
 static void random_fe(zc_secp_fe *a)
 {
@@ -185,19 +159,19 @@ static void test_known_answers(void **state)
     uint8_t sk[32] = {0}, pk[64], want[64];
     sk[31] = 1;
     assert_int_equal(zc_secp256k1_pubkey_create(sk, pk), ZC_OK);
-    hex32("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", want);
-    hex32("483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8", want + 32);
+    unhex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", want, 32);
+    unhex("483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8", want + 32, 32);
     assert_memory_equal(pk, want, 64);
     sk[31] = 2;
     assert_int_equal(zc_secp256k1_pubkey_create(sk, pk), ZC_OK);
-    hex32("c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5", want);
-    hex32("1ae168fea63dc339a3c58419466ceaeef7f632653266d0e1236431a950cfe52a", want + 32);
+    unhex("c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5", want, 32);
+    unhex("1ae168fea63dc339a3c58419466ceaeef7f632653266d0e1236431a950cfe52a", want + 32, 32);
     assert_memory_equal(pk, want, 64);
     /* (n - 1) G = -G */
-    hex32("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140", sk);
+    unhex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140", sk, 32);
     assert_int_equal(zc_secp256k1_pubkey_create(sk, pk), ZC_OK);
-    hex32("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", want);
-    hex32("b7c52588d95c3b9aa25b0403f1eef75702e84bb7597aabe663b82f6f04ef2777", want + 32);
+    unhex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", want, 32);
+    unhex("b7c52588d95c3b9aa25b0403f1eef75702e84bb7597aabe663b82f6f04ef2777", want + 32, 32);
     assert_memory_equal(pk, want, 64);
 
     /* RFC 6979 with key 1 over SHA-256("Satoshi Nakamoto"), low s
@@ -210,8 +184,8 @@ static void test_known_answers(void **state)
     memset(sk, 0, 32);
     sk[31] = 1;
     assert_int_equal(zc_ecdsa_sign(sk, digest, sig), ZC_OK);
-    hex32("934b1ea10a4b3c1757e2b0c017d0b6143ce3c9a7e6a4a49860d7a6ab210ee3d8", expect);
-    hex32("2442ce9d2b916064108014783e923ec36b49743e2ffa1c4496f01a512aafd9e5", expect + 32);
+    unhex("934b1ea10a4b3c1757e2b0c017d0b6143ce3c9a7e6a4a49860d7a6ab210ee3d8", expect, 32);
+    unhex("2442ce9d2b916064108014783e923ec36b49743e2ffa1c4496f01a512aafd9e5", expect + 32, 32);
     assert_memory_equal(sig, expect, 64);
     uint8_t ok = 0;
     assert_int_equal(zc_secp256k1_pubkey_create(sk, pk), ZC_OK);
@@ -249,7 +223,7 @@ static size_t wycheproof(const char *name, unsigned flags)
         if (k && k < t) { /* a new group's key */
             uint8_t raw[65], ok;
             const char *h = k + strlen("\"uncompressed\": \"");
-            assert_int_equal(unhex(h, (size_t)(strchr(h, '"') - h), raw, 65), 65);
+            assert_int_equal(unhex_len(h, (size_t)(strchr(h, '"') - h), raw, 65), 65);
             assert_int_equal(zc_secp256k1_pubkey_parse(raw, 1, 65, key, &ok), ZC_OK);
             assert_int_equal(ok, 1);
             have_key = 1;
@@ -258,13 +232,13 @@ static size_t wycheproof(const char *name, unsigned flags)
         }
         assert_true(have_key && n < cap);
         const char *m = t + strlen("\"msg\": \"");
-        size_t mlen = unhex(m, (size_t)(strchr(m, '"') - m), msgs, (size_t)size);
+        size_t mlen = unhex_len(m, (size_t)(strchr(m, '"') - m), msgs, (size_t)size);
         uint64_t off[2] = {0, mlen};
         int cpu = 0;
         assert_int_equal(zc_sha256_batch(&cpu, msgs, mlen, off, 1, digests + 32 * n), ZC_OK);
         const char *s = strstr(m, "\"sig\": \"") + strlen("\"sig\": \"");
         uint8_t ok;
-        size_t dlen = unhex(s, (size_t)(strchr(s, '"') - s), der, (size_t)size);
+        size_t dlen = unhex_len(s, (size_t)(strchr(s, '"') - s), der, (size_t)size);
         assert_int_equal(zc_ecdsa_sig_parse_der(der, dlen, sigs + 64 * n, &ok), ZC_OK);
         const char *r = strstr(s, "\"result\": \"") + strlen("\"result\": \"");
         assert_true(strncmp(r, "acceptable", 10) != 0); /* none in these files; see tests/python/test_crypto.py */
@@ -277,7 +251,7 @@ static size_t wycheproof(const char *name, unsigned flags)
         p = r;
     }
     int ids[MAX_DEVICES];
-    int nd = run_devices(ids);
+    int nd = run_devices(ids, MAX_DEVICES, 0);
     for (int d = 0; d < nd; d++) {
         int dev = ids[d];
         memset(valid, 0xAA, n);
@@ -442,7 +416,7 @@ static void test_backends_agree(void **state)
         }
     }
     int ids[MAX_DEVICES];
-    int nd = run_devices(ids);
+    int nd = run_devices(ids, MAX_DEVICES, 0);
     for (int d = 0; d < nd; d++) {
         int dev = ids[d];
         assert_int_equal(zc_ecdsa_verify_batch(&dev, pks, dg, sigs, N, ZC_ECDSA_LOW_S, got), ZC_OK);
@@ -479,7 +453,7 @@ static void test_bad_input(void **state)
     int cpu = 0;
     assert_int_equal(zc_secp256k1_pubkey_create(sk, pk), ZC_ERR_INVALID_ARGUMENT); /* 0 */
     assert_non_null(strstr(zc_last_error(), "not in [1, n - 1]"));
-    hex32("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", sk); /* n */
+    unhex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", sk, 32); /* n */
     assert_int_equal(zc_ecdsa_sign(sk, dg, sig), ZC_ERR_INVALID_ARGUMENT);
     sk[0] = 0x11;
     uint32_t idx = 1;
@@ -498,7 +472,7 @@ static void test_bad_input(void **state)
     memcpy(bad[1], sig, 64);
     memset(bad[1] + 32, 0, 32);
     memcpy(bad[2], sig, 64);
-    hex32("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", bad[2]);
+    unhex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", bad[2], 32);
     uint8_t pks[3 * 64], dgs[3 * 32], v[3];
     for (int i = 0; i < 3; i++) {
         memcpy(pks + 64 * i, pk, 64);

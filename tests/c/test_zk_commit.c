@@ -14,19 +14,11 @@
 
 #include "zkclob/zkclob.h"
 
+#include "test_util.h"
+
 #define MAX_DEVICES 8
 
 typedef unsigned __int128 u128;
-
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t p) { return (uint64_t)((u128)a * b % p); }
 
@@ -317,13 +309,6 @@ static void test_backends_agree(void **state)
         zc_array_release(first_lde);
         free(in);
     }
-}
-
-static void expect_error(zc_status got, zc_status want, const char *fragment)
-{
-    assert_int_equal(got, want);
-    if (!strstr(zc_last_error(), fragment))
-        fail_msg("error '%s' lacks '%s'", zc_last_error(), fragment);
 }
 
 static void test_bad_input(void **state)

@@ -14,32 +14,10 @@
 
 #include "zkclob/zkclob.h"
 
+#include "test_util.h"
+
 #define VECTORS ZC_SOURCE_DIR "/../shared/vectors/"
 #define MAX_DEVICES 8
-
-/* Every device that can run here: cpu first, then the OpenCL devices. */
-static int run_devices(int ids[MAX_DEVICES])
-{
-    int n = 0;
-    for (int id = 0; id < zc_device_count() && n < MAX_DEVICES; id++) {
-        zc_device_info info;
-        assert_int_equal(zc_device_info_get(id, &info), ZC_OK);
-        if (info.available)
-            ids[n++] = id;
-    }
-    assert_true(n >= 2); /* cpu and at least one PoCL device */
-    return n;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void random_elements(const zc_poseidon2_info *info, void *out, size_t count)
 {
@@ -111,7 +89,7 @@ static void test_poseidon2_known_answers(void **state)
 {
     (void)state;
     int ids[MAX_DEVICES];
-    int ndev = run_devices(ids);
+    int ndev = run_devices(ids, MAX_DEVICES, 1);
     for (size_t f = 0; f < sizeof p2_files / sizeof p2_files[0]; f++) {
         char path[512];
         snprintf(path, sizeof path, VECTORS "%s", p2_files[f].file);
@@ -193,15 +171,6 @@ static void test_poseidon2_sponge_and_compress(void **state)
     }
 }
 
-static void hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-}
-
 /* Digests of messages on device `dev` with the batch function. */
 static void batch(zc_status (*fn)(int *, const uint8_t *, size_t, const uint64_t *, size_t, uint8_t *), int dev,
                   const uint8_t *data, size_t data_len, const uint64_t *offsets, size_t n, uint8_t *out)
@@ -235,15 +204,15 @@ static void test_sha256_known_answers(void **state)
     memset(data + at, 'a', million);
     offsets[5] = at + million;
     int ids[MAX_DEVICES];
-    int ndev = run_devices(ids);
+    int ndev = run_devices(ids, MAX_DEVICES, 1);
     for (int d = 0; d < ndev; d++) {
         uint8_t out[5][32], expect[32];
         batch(zc_sha256_batch, ids[d], data, offsets[5], offsets, 5, &out[0][0]);
         for (int i = 0; i < 4; i++) {
-            hex_decode(want[i], expect, 32);
+            unhex(want[i], expect, 32);
             assert_memory_equal(out[i], expect, 32);
         }
-        hex_decode("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", expect, 32);
+        unhex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", expect, 32);
         assert_memory_equal(out[4], expect, 32);
     }
     free(data);
@@ -254,15 +223,15 @@ static void test_keccak256_known_answers(void **state)
     (void)state;
     char *text = read_text(VECTORS "keccak256_ethereum.json");
     int ids[MAX_DEVICES];
-    int ndev = run_devices(ids);
+    int ndev = run_devices(ids, MAX_DEVICES, 1);
     int cases = 0;
     for (const char *pos = text; (pos = strstr(pos, "\"input_hex\"")); cases++) {
         const char *in = strchr(pos + 11, '"') + 1;
         const char *dg = strchr(strstr(in, "\"digest_hex\"") + 12, '"') + 1;
         size_t len = (size_t)(strchr(in, '"') - in) / 2;
         uint8_t msg[64], expect[32], out[32];
-        hex_decode(in, msg, len);
-        hex_decode(dg, expect, 32);
+        unhex(in, msg, len);
+        unhex(dg, expect, 32);
         uint64_t offsets[2] = {0, len};
         for (int d = 0; d < ndev; d++) {
             batch(zc_keccak256_batch, ids[d], msg, len, offsets, 1, out);
@@ -280,7 +249,7 @@ static void test_backends_agree(void **state)
 {
     (void)state;
     int ids[MAX_DEVICES];
-    int ndev = run_devices(ids);
+    int ndev = run_devices(ids, MAX_DEVICES, 1);
     enum { N = 300 };
     uint64_t offsets[N + 1] = {3};
     for (int i = 0; i < N; i++)
@@ -345,7 +314,7 @@ static void test_merkle_trees(void **state)
 {
     (void)state;
     int ids[MAX_DEVICES];
-    int ndev = run_devices(ids);
+    int ndev = run_devices(ids, MAX_DEVICES, 1);
     zc_poseidon2_info info;
     assert_int_equal(zc_poseidon2_info_get(ZC_POSEIDON2_BABYBEAR_16, &info), ZC_OK);
     static const size_t sizes[] = {1, 2, 3, 5, 8, 13, 33};
@@ -444,7 +413,7 @@ static void test_merkle_large(void **state)
 {
     (void)state;
     int ids[MAX_DEVICES];
-    run_devices(ids);
+    run_devices(ids, MAX_DEVICES, 1);
     zc_poseidon2_info info;
     assert_int_equal(zc_poseidon2_info_get(ZC_POSEIDON2_BABYBEAR_16, &info), ZC_OK);
     size_t n = (1u << 16) + 3, len = 8;
@@ -458,13 +427,6 @@ static void test_merkle_large(void **state)
     zc_merkle_free(a);
     zc_merkle_free(b);
     free(rows);
-}
-
-static void expect_error(zc_status got, zc_status want, const char *fragment)
-{
-    assert_int_equal(got, want);
-    if (!strstr(zc_last_error(), fragment))
-        fail_msg("error '%s' lacks '%s'", zc_last_error(), fragment);
 }
 
 static void test_bad_input(void **state)

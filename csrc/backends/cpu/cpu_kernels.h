@@ -35,10 +35,21 @@ static inline void *zc_cpu_ptr(const zc_karg *a) { return a->v.buf->handle; }
     X(zc_md_indicators_multi, zc_cpu_md_indicators_multi, 4)    \
     X(zc_md_stream_bars, zc_cpu_md_stream_bars, 16)             \
     X(zc_md_stream_ticks, zc_cpu_md_stream_ticks, 16)           \
-    X(zc_md_l2_apply, zc_cpu_md_l2_apply, 1)
+    X(zc_md_l2_apply, zc_cpu_md_l2_apply, 1)                    \
+    X(zc_secp_verify, zc_cpu_secp_verify, 32)                   \
+    X(zc_secp_sign, zc_cpu_secp_sign, 32)                       \
+    X(zc_risk_windows, zc_cpu_risk_windows, 1)                  \
+    X(zc_risk_portfolios, zc_cpu_risk_portfolios, 4)            \
+    X(zc_risk_mc, zc_cpu_risk_mc, 64)                           \
+    X(zc_risk_mc_shocks, zc_cpu_risk_mc_shocks, 64)             \
+    X(zc_risk_stress, zc_cpu_risk_stress, 16)                   \
+    X(zc_risk_fft_combine, zc_cpu_risk_fft_combine, 1024)
 
 #define ZC_CPU_DECLARE(name, fn, grain) void fn(const zc_karg *args, size_t begin, size_t end);
 ZC_CPU_KERNEL_LIST(ZC_CPU_DECLARE)
 #undef ZC_CPU_DECLARE
+
+/* The cpu backend's fft op (FFTW; csrc/risk/fft.c). */
+zc_status zc_cpu_fft(int idx, void *handle, size_t n, size_t batch, int inverse);
 
 #endif

@@ -8,6 +8,8 @@
 #include "cuda/hash.cu"
 #include "cuda/match.cu"
 #include "cuda/indicators.cu"
+#include "cuda/secp256k1.cu"
+#include "cuda/risk.cu"
 
 /* Layout shared with cuda_backend.c, which declares the same struct. */
 struct zc_cuda_kernel {
@@ -43,5 +45,12 @@ extern "C" __attribute__((visibility("hidden"))) const struct zc_cuda_kernel zc_
     ZC_CU_KERNEL(zc_match_books),
     ZC_CU_KERNEL(zc_auction_books),
     ZC_CU_KERNEL(zc_match_compact),
+    ZC_CU_KERNEL(zc_secp_verify),
+    ZC_CU_KERNEL(zc_risk_windows),
+    ZC_CU_KERNEL(zc_risk_portfolios),
+    ZC_CU_KERNEL(zc_risk_mc),
+    ZC_CU_KERNEL(zc_risk_mc_shocks),
+    ZC_CU_KERNEL(zc_risk_stress),
+    ZC_CU_KERNEL(zc_risk_fft_combine),
     {NULL, NULL},
 };

@@ -8,54 +8,7 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
-/* obj as an aligned C-contiguous array of `type`, nd dimensions and, for
- * nd == 2, `width` columns (borrowed); NULL with InvalidArgumentError. */
-static PyArrayObject *rows_of(PyObject *obj, int type, int nd, npy_intp width, const char *name)
-{
-    if (!PyArray_Check(obj))
-        return (PyArrayObject *)zcpy_invalid("%s must be a NumPy array", name);
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != type || !PyArray_ISNOTSWAPPED(a)) {
-        PyArray_Descr *want = PyArray_DescrFromType(type);
-        zcpy_invalid("%s must have dtype %S, got %S", name, (PyObject *)want, (PyObject *)PyArray_DESCR(a));
-        Py_XDECREF(want);
-        return NULL;
-    }
-    if (PyArray_NDIM(a) != nd)
-        return (PyArrayObject *)zcpy_invalid("%s must have %d dimension(s), got %d", name, nd, PyArray_NDIM(a));
-    if (nd == 2 && width && PyArray_DIM(a, 1) != width)
-        return (PyArrayObject *)zcpy_invalid("%s must have shape (n, %zd), got (%zd, %zd)", name, (Py_ssize_t)width,
-                                             (Py_ssize_t)PyArray_DIM(a, 0), (Py_ssize_t)PyArray_DIM(a, 1));
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
-        return (PyArrayObject *)zcpy_invalid("%s must be C-contiguous and aligned", name);
-    return a;
-}
-
-static zc_array *new_bytes(size_t n, size_t width)
-{
-    size_t shape[2] = {n, width};
-    zc_array *out = NULL;
-    zc_status st = zc_array_new(ZC_DTYPE_U8, width ? 2 : 1, shape, &out);
-    if (st != ZC_OK)
-        zcpy_raise(st);
-    return out;
-}
-
-/* (array of a, array of b), taking the caller's references to both. */
-static PyObject *pair_result(zc_array *a, zc_array *b)
-{
-    PyObject *pa = zcpy_array_from(a);
-    if (!pa) {
-        zc_array_release(b);
-        return NULL;
-    }
-    PyObject *pb = zcpy_array_from(b);
-    if (!pb) {
-        Py_DECREF(pa);
-        return NULL;
-    }
-    return Py_BuildValue("(NN)", pa, pb);
-}
+#include "args.h"
 
 static PyObject *py_ecdsa_verify_batch(PyObject *self, PyObject *args)
 {
@@ -64,16 +17,16 @@ static PyObject *py_ecdsa_verify_batch(PyObject *self, PyObject *args)
     int device;
     if (!PyArg_ParseTuple(args, "OOOIi", &pobj, &dobj, &sobj, &flags, &device))
         return NULL;
-    PyArrayObject *pk = rows_of(pobj, NPY_UINT8, 2, ZC_SECP256K1_PUBKEY_BYTES, "pubkeys");
-    PyArrayObject *dg = pk ? rows_of(dobj, NPY_UINT8, 2, 32, "digests") : NULL;
-    PyArrayObject *sg = dg ? rows_of(sobj, NPY_UINT8, 2, ZC_SECP256K1_SIG_BYTES, "signatures") : NULL;
+    PyArrayObject *pk = zcpy_rows_arg(pobj, NPY_UINT8, ZC_SECP256K1_PUBKEY_BYTES, "pubkeys");
+    PyArrayObject *dg = pk ? zcpy_rows_arg(dobj, NPY_UINT8, 32, "digests") : NULL;
+    PyArrayObject *sg = dg ? zcpy_rows_arg(sobj, NPY_UINT8, ZC_SECP256K1_SIG_BYTES, "signatures") : NULL;
     if (!sg)
         return NULL;
     size_t n = (size_t)PyArray_DIM(pk, 0);
     if ((size_t)PyArray_DIM(dg, 0) != n || (size_t)PyArray_DIM(sg, 0) != n)
         return zcpy_invalid("pubkeys, digests and signatures need the same number of rows: %zu, %zd and %zd", n,
                             (Py_ssize_t)PyArray_DIM(dg, 0), (Py_ssize_t)PyArray_DIM(sg, 0));
-    zc_array *out = new_bytes(n, 0);
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 1, &n);
     if (!out)
         return NULL;
     zc_status st;
@@ -87,12 +40,12 @@ static PyObject *py_ecdsa_verify_batch(PyObject *self, PyObject *args)
 /* (parsed (n, 64), ok (n,)) */
 static PyObject *py_pubkey_parse(PyObject *self, PyObject *arg)
 {
-    PyArrayObject *in = rows_of(arg, NPY_UINT8, 2, 0, "pubkeys");
+    PyArrayObject *in = zcpy_rows_arg(arg, NPY_UINT8, 0, "pubkeys");
     if (!in)
         return NULL;
     size_t n = (size_t)PyArray_DIM(in, 0), len = (size_t)PyArray_DIM(in, 1);
-    zc_array *out = new_bytes(n, ZC_SECP256K1_PUBKEY_BYTES);
-    zc_array *ok = out ? new_bytes(n, 0) : NULL;
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){n, ZC_SECP256K1_PUBKEY_BYTES});
+    zc_array *ok = out ? zcpy_new_array(ZC_DTYPE_U8, 1, &n) : NULL;
     if (!ok) {
         zc_array_release(out);
         return NULL;
@@ -106,16 +59,16 @@ static PyObject *py_pubkey_parse(PyObject *self, PyObject *arg)
         zc_array_release(ok);
         return zcpy_raise(st);
     }
-    return pair_result(out, ok);
+    return zcpy_pair_result(out, ok);
 }
 
 static PyObject *py_pubkey_create(PyObject *self, PyObject *arg)
 {
-    PyArrayObject *sk = rows_of(arg, NPY_UINT8, 2, 32, "seckeys");
+    PyArrayObject *sk = zcpy_rows_arg(arg, NPY_UINT8, 32, "seckeys");
     if (!sk)
         return NULL;
     size_t n = (size_t)PyArray_DIM(sk, 0);
-    zc_array *out = new_bytes(n, ZC_SECP256K1_PUBKEY_BYTES);
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){n, ZC_SECP256K1_PUBKEY_BYTES});
     if (!out)
         return NULL;
     const uint8_t *keys = PyArray_DATA(sk);
@@ -137,14 +90,14 @@ static PyObject *py_sign_batch(PyObject *self, PyObject *args)
     PyObject *kobj, *iobj, *dobj;
     if (!PyArg_ParseTuple(args, "OOO", &kobj, &iobj, &dobj))
         return NULL;
-    PyArrayObject *sk = rows_of(kobj, NPY_UINT8, 2, 32, "seckeys");
-    PyArrayObject *dg = sk ? rows_of(dobj, NPY_UINT8, 2, 32, "digests") : NULL;
+    PyArrayObject *sk = zcpy_rows_arg(kobj, NPY_UINT8, 32, "seckeys");
+    PyArrayObject *dg = sk ? zcpy_rows_arg(dobj, NPY_UINT8, 32, "digests") : NULL;
     if (!dg)
         return NULL;
     size_t n = (size_t)PyArray_DIM(dg, 0), nkeys = (size_t)PyArray_DIM(sk, 0);
     const uint32_t *index = NULL;
     if (iobj != Py_None) {
-        PyArrayObject *ix = rows_of(iobj, NPY_UINT32, 1, 0, "key_index");
+        PyArrayObject *ix = zcpy_array_arg(iobj, NPY_UINT32, 1, 1, "key_index");
         if (!ix)
             return NULL;
         if ((size_t)PyArray_DIM(ix, 0) != n)
@@ -152,7 +105,7 @@ static PyObject *py_sign_batch(PyObject *self, PyObject *args)
                                 n);
         index = PyArray_DATA(ix);
     }
-    zc_array *out = new_bytes(n, ZC_SECP256K1_SIG_BYTES);
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){n, ZC_SECP256K1_SIG_BYTES});
     if (!out)
         return NULL;
     zc_status st;
@@ -173,8 +126,8 @@ static PyObject *py_sig_parse_der(PyObject *self, PyObject *arg)
     if (!seq)
         return NULL;
     size_t n = (size_t)PySequence_Fast_GET_SIZE(seq);
-    zc_array *out = new_bytes(n, ZC_SECP256K1_SIG_BYTES);
-    zc_array *ok = out ? new_bytes(n, 0) : NULL;
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){n, ZC_SECP256K1_SIG_BYTES});
+    zc_array *ok = out ? zcpy_new_array(ZC_DTYPE_U8, 1, &n) : NULL;
     if (!ok) {
         zc_array_release(out);
         Py_DECREF(seq);
@@ -202,7 +155,7 @@ static PyObject *py_sig_parse_der(PyObject *self, PyObject *arg)
         zc_array_release(ok);
         return NULL;
     }
-    return pair_result(out, ok);
+    return zcpy_pair_result(out, ok);
 }
 
 static PyMethodDef crypto_methods[] = {

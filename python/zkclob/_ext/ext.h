@@ -32,6 +32,10 @@ PyObject *zcpy_array_from(zc_array *arr);
 /* (array, device id that ran it) on success, taking the caller's reference to
  * out; on failure releases out and raises st. */
 PyObject *zcpy_device_result(zc_status st, zc_array *out, int device);
+/* A new engine-owned array (zc_array_new), NULL with the typed error raised. */
+zc_array *zcpy_new_array(zc_dtype dtype, int ndim, const size_t *shape);
+/* (array of a, array of b), taking the caller's references to both. */
+PyObject *zcpy_pair_result(zc_array *a, zc_array *b);
 
 int zcpy_buffer_init(PyObject *module);
 int zcpy_errors_init(PyObject *module);
@@ -39,6 +43,8 @@ int zcpy_mem_init(PyObject *module);
 int zcpy_ntt_init(PyObject *module);
 int zcpy_hash_init(PyObject *module);
 int zcpy_book_init(PyObject *module);
+/* The C engine of a zkclob.Engine (borrowed), or NULL with a typed error. */
+zc_engine *zcpy_engine_of(PyObject *obj);
 int zcpy_md_init(PyObject *m);
 int zcpy_risk_init(PyObject *m);
 int zcpy_risk_tracker_init(PyObject *m);

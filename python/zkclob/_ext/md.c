@@ -11,6 +11,8 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
+#include "args.h"
+
 /* *out = obj as a C-contiguous aligned array of `type` (borrowed), NULL for
  * None; -1 with InvalidArgumentError for anything else. */
 static int typed_array(PyObject *obj, int type, const char *name, PyArrayObject **out)
@@ -18,19 +20,8 @@ static int typed_array(PyObject *obj, int type, const char *name, PyArrayObject 
     *out = NULL;
     if (obj == Py_None)
         return 0;
-    if (!PyArray_Check(obj)) {
-        zcpy_invalid("%s must be a NumPy array", name);
-        return -1;
-    }
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != type || !PyArray_ISNOTSWAPPED(a) || !PyArray_IS_C_CONTIGUOUS(a) ||
-        !PyArray_ISALIGNED(a)) {
-        zcpy_invalid("%s must be a C-contiguous aligned array of %s", name,
-                     type == NPY_FLOAT64 ? "float64" : (type == NPY_UINT32 ? "uint32" : "the record dtype"));
-        return -1;
-    }
-    *out = a;
-    return 0;
+    *out = zcpy_array_arg(obj, type, 0, NPY_MAXDIMS, name);
+    return *out ? 0 : -1;
 }
 
 static const double *f64_data(PyArrayObject *a) { return a ? (const double *)PyArray_DATA(a) : NULL; }
@@ -382,16 +373,9 @@ static PyTypeObject StreamType = {
  * the dtype); *n its length. */
 static const void *records(PyObject *obj, size_t itemsize, const char *name, size_t *n)
 {
-    if (!PyArray_Check(obj)) {
-        zcpy_invalid("%s must be a NumPy array", name);
+    PyArrayObject *a = zcpy_records_arg(obj, itemsize, name);
+    if (!a)
         return NULL;
-    }
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_NDIM(a) != 1 || (size_t)PyArray_ITEMSIZE(a) != itemsize || !PyArray_IS_C_CONTIGUOUS(a) ||
-        !PyArray_ISALIGNED(a)) {
-        zcpy_invalid("%s must be a 1-D C-contiguous array of %zu-byte records", name, itemsize);
-        return NULL;
-    }
     *n = (size_t)PyArray_DIM(a, 0);
     static const char empty[1];
     return *n ? PyArray_DATA(a) : (const void *)empty;
@@ -418,12 +402,7 @@ static int vector(PyObject *obj, int type, size_t n, const char *name, const voi
  * with the record dtype), or of an element dtype. */
 static zc_array *new_array(zc_dtype dtype, int ndim, size_t d0, size_t d1, size_t d2, size_t d3)
 {
-    size_t shape[4] = {d0, d1, d2, d3};
-    zc_array *a = NULL;
-    zc_status st = zc_array_new(dtype, ndim, shape, &a);
-    if (st != ZC_OK)
-        zcpy_raise(st);
-    return a;
+    return zcpy_new_array(dtype, ndim, (size_t[]){d0, d1, d2, d3});
 }
 
 /* Hands `a` to NumPy, or raises st after releasing it. */
@@ -560,17 +539,7 @@ static PyObject *l2_depth(L2Object *self, PyObject *noargs)
     if (l2_ready(self) < 0)
         return NULL;
     CHECK(zc_l2_depth(self->b, &levels, &counts));
-    PyObject *l = zcpy_array_from(levels);
-    if (!l) {
-        zc_array_release(counts);
-        return NULL;
-    }
-    PyObject *c = zcpy_array_from(counts);
-    if (!c) {
-        Py_DECREF(l);
-        return NULL;
-    }
-    return Py_BuildValue("(NN)", l, c);
+    return zcpy_pair_result(levels, counts);
 }
 
 static PyObject *l2_counters(L2Object *self, PyObject *arg)
@@ -676,7 +645,7 @@ static PyObject *py_rolling(PyObject *self, PyObject *args)
         zc_array_release(vol);
         return finish(st, vw);
     }
-    return Py_BuildValue("(NN)", zcpy_array_from(vol), zcpy_array_from(vw));
+    return zcpy_pair_result(vol, vw);
 }
 
 static PyObject *py_classify(PyObject *self, PyObject *args)
@@ -794,7 +763,7 @@ static PyObject *py_size_hist(PyObject *self, PyObject *args)
         zc_array_release(count);
         return finish(st, vol);
     }
-    return Py_BuildValue("(NN)", zcpy_array_from(count), zcpy_array_from(vol));
+    return zcpy_pair_result(count, vol);
 }
 
 /* participants(trades, nsym, (block_quantile, round_lot, child_gap_ns, child_band_bps, min_children, iceberg_tol)) */
@@ -863,7 +832,7 @@ static PyObject *py_patterns(PyObject *self, PyObject *args)
         zc_array_release(pat);
         return finish(st, ids);
     }
-    return Py_BuildValue("(NN)", zcpy_array_from(pat), zcpy_array_from(ids));
+    return zcpy_pair_result(pat, ids);
 }
 
 static PyMethodDef md_methods[] = {

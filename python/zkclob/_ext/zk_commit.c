@@ -8,27 +8,9 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
-#define COMMITMENT_CAPSULE "zkclob.Commitment"
+#include "args.h"
 
-/* obj as an aligned C-contiguous array of `type` with `nd` dimensions
- * (borrowed); NULL with InvalidArgumentError. */
-static PyArrayObject *typed_array(PyObject *obj, int type, int nd, const char *name)
-{
-    if (!PyArray_Check(obj))
-        return (PyArrayObject *)zcpy_invalid("%s must be a NumPy array", name);
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != type || !PyArray_ISNOTSWAPPED(a)) {
-        PyArray_Descr *want = PyArray_DescrFromType(type);
-        zcpy_invalid("%s must have dtype %S, got %S", name, (PyObject *)want, (PyObject *)PyArray_DESCR(a));
-        Py_XDECREF(want);
-        return NULL;
-    }
-    if (PyArray_NDIM(a) != nd)
-        return (PyArrayObject *)zcpy_invalid("%s must have %d dimension(s), got %d", name, nd, PyArray_NDIM(a));
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
-        return (PyArrayObject *)zcpy_invalid("%s must be C-contiguous and aligned", name);
-    return a;
-}
+#define COMMITMENT_CAPSULE "zkclob.Commitment"
 
 static void commitment_destructor(PyObject *capsule)
 {
@@ -52,7 +34,7 @@ static PyObject *py_commit(PyObject *self, PyObject *args)
     zc_status st = zc_field_info_get((zc_field)field, &fi);
     if (st != ZC_OK)
         return zcpy_raise(st);
-    PyArrayObject *a = typed_array(obj, fi.elem_size == 4 ? NPY_UINT32 : NPY_UINT64, 2, "columns");
+    PyArrayObject *a = zcpy_rows_arg(obj, fi.elem_size == 4 ? NPY_UINT32 : NPY_UINT64, 0, "columns");
     if (!a)
         return NULL;
     zc_ntt_params p = {(zc_field)field, 0, (zc_ntt_order)order, coset};
@@ -99,24 +81,14 @@ static PyObject *py_commit_open(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO", &capsule, &iobj))
         return NULL;
     zc_commitment *c = commitment_of(capsule);
-    PyArrayObject *idx = c ? typed_array(iobj, NPY_UINT64, 1, "indices") : NULL;
+    PyArrayObject *idx = c ? zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices") : NULL;
     if (!idx)
         return NULL;
     zc_array *rows = NULL, *proof = NULL;
     zc_status st = zc_commit_open(c, PyArray_DATA(idx), (size_t)PyArray_DIM(idx, 0), &rows, &proof);
     if (st != ZC_OK)
         return zcpy_raise(st);
-    PyObject *r = zcpy_array_from(rows);
-    if (!r) {
-        zc_array_release(proof);
-        return NULL;
-    }
-    PyObject *pr = zcpy_array_from(proof);
-    if (!pr) {
-        Py_DECREF(r);
-        return NULL;
-    }
-    return Py_BuildValue("(NN)", r, pr);
+    return zcpy_pair_result(rows, proof);
 }
 
 /* commit_verify(instance, root, lde_rows, indices, rows, proof) -> bool */
@@ -135,9 +107,9 @@ static PyObject *py_commit_verify(PyObject *self, PyObject *args)
         return zcpy_raise(st);
     if (root_len != ZC_DIGEST_BYTES)
         return zcpy_invalid("root must be %d bytes, got %zd", ZC_DIGEST_BYTES, root_len);
-    PyArrayObject *idx = typed_array(iobj, NPY_UINT64, 1, "indices");
-    PyArrayObject *rows = idx ? typed_array(robj, info.goldilocks ? NPY_UINT64 : NPY_UINT32, 2, "rows") : NULL;
-    PyArrayObject *proof = rows ? typed_array(pobj, NPY_UINT8, 2, "proof") : NULL;
+    PyArrayObject *idx = zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices");
+    PyArrayObject *rows = idx ? zcpy_rows_arg(robj, info.goldilocks ? NPY_UINT64 : NPY_UINT32, 0, "rows") : NULL;
+    PyArrayObject *proof = rows ? zcpy_rows_arg(pobj, NPY_UINT8, 0, "proof") : NULL;
     if (!proof)
         return NULL;
     if (PyArray_DIM(rows, 0) != PyArray_DIM(idx, 0))

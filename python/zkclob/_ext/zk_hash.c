@@ -9,27 +9,9 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
-#define TREE_CAPSULE "zkclob.MerkleTree"
+#include "args.h"
 
-/* obj as an aligned C-contiguous array of `type` with `nd` dimensions
- * (borrowed); NULL with InvalidArgumentError. */
-static PyArrayObject *typed_array(PyObject *obj, int type, int nd, const char *name)
-{
-    if (!PyArray_Check(obj))
-        return (PyArrayObject *)zcpy_invalid("%s must be a NumPy array", name);
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != type || !PyArray_ISNOTSWAPPED(a)) {
-        PyArray_Descr *want = PyArray_DescrFromType(type);
-        zcpy_invalid("%s must have dtype %S, got %S", name, (PyObject *)want, (PyObject *)PyArray_DESCR(a));
-        Py_XDECREF(want);
-        return NULL;
-    }
-    if (PyArray_NDIM(a) != nd)
-        return (PyArrayObject *)zcpy_invalid("%s must have %d dimension(s), got %d", name, nd, PyArray_NDIM(a));
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
-        return (PyArrayObject *)zcpy_invalid("%s must be C-contiguous and aligned", name);
-    return a;
-}
+#define TREE_CAPSULE "zkclob.MerkleTree"
 
 static int instance_info(int inst, zc_poseidon2_info *info)
 {
@@ -42,16 +24,6 @@ static int instance_info(int inst, zc_poseidon2_info *info)
 }
 
 static int elem_type(const zc_poseidon2_info *info) { return info->goldilocks ? NPY_UINT64 : NPY_UINT32; }
-
-static zc_array *new_array(zc_dtype dtype, size_t d0, size_t d1)
-{
-    size_t shape[2] = {d0, d1};
-    zc_array *out = NULL;
-    zc_status st = zc_array_new(dtype, 2, shape, &out);
-    if (st != ZC_OK)
-        zcpy_raise(st);
-    return out;
-}
 
 static PyObject *py_poseidon2_info(PyObject *self, PyObject *arg)
 {
@@ -72,13 +44,13 @@ static PyObject *py_poseidon2_permute(PyObject *self, PyObject *args)
     zc_poseidon2_info info;
     if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
         return NULL;
-    PyArrayObject *a = typed_array(obj, elem_type(&info), 2, "states");
+    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "states");
     if (!a)
         return NULL;
     if ((size_t)PyArray_DIM(a, 1) != info.width)
         return zcpy_invalid("states of %s have %zu elements, got %zd", info.name, info.width, PyArray_DIM(a, 1));
     size_t n = (size_t)PyArray_DIM(a, 0);
-    zc_array *out = new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, n, info.width);
+    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.width});
     if (!out)
         return NULL;
     zc_status st;
@@ -95,11 +67,11 @@ static PyObject *py_poseidon2_hash(PyObject *self, PyObject *args)
     zc_poseidon2_info info;
     if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
         return NULL;
-    PyArrayObject *a = typed_array(obj, elem_type(&info), 2, "rows");
+    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "rows");
     if (!a)
         return NULL;
     size_t n = (size_t)PyArray_DIM(a, 0), len = (size_t)PyArray_DIM(a, 1);
-    zc_array *out = new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, n, info.digest);
+    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.digest});
     if (!out)
         return NULL;
     zc_status st;
@@ -116,15 +88,15 @@ static PyObject *py_poseidon2_compress(PyObject *self, PyObject *args)
     zc_poseidon2_info info;
     if (!PyArg_ParseTuple(args, "OOii", &lobj, &robj, &inst, &device) || instance_info(inst, &info) < 0)
         return NULL;
-    PyArrayObject *l = typed_array(lobj, elem_type(&info), 2, "left");
-    PyArrayObject *r = l ? typed_array(robj, elem_type(&info), 2, "right") : NULL;
+    PyArrayObject *l = zcpy_rows_arg(lobj, elem_type(&info), 0, "left");
+    PyArrayObject *r = l ? zcpy_rows_arg(robj, elem_type(&info), 0, "right") : NULL;
     if (!r)
         return NULL;
     if ((size_t)PyArray_DIM(l, 1) != info.digest || (size_t)PyArray_DIM(r, 1) != info.digest ||
         PyArray_DIM(l, 0) != PyArray_DIM(r, 0))
         return zcpy_invalid("left and right must both have shape (n, %zu) for %s", info.digest, info.name);
     size_t n = (size_t)PyArray_DIM(l, 0);
-    zc_array *out = new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, n, info.digest);
+    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.digest});
     if (!out)
         return NULL;
     zc_status st;
@@ -138,8 +110,8 @@ static PyObject *py_poseidon2_compress(PyObject *self, PyObject *args)
 /* data (1-D uint8) and offsets (1-D uint64, n + 1 entries). */
 static int byte_strings(PyObject *dobj, PyObject *oobj, PyArrayObject **data, PyArrayObject **offsets, size_t *n)
 {
-    *data = typed_array(dobj, NPY_UINT8, 1, "data");
-    *offsets = *data ? typed_array(oobj, NPY_UINT64, 1, "offsets") : NULL;
+    *data = zcpy_array_arg(dobj, NPY_UINT8, 1, 1, "data");
+    *offsets = *data ? zcpy_array_arg(oobj, NPY_UINT64, 1, 1, "offsets") : NULL;
     if (!*offsets)
         return -1;
     if (PyArray_DIM(*offsets, 0) < 1) {
@@ -161,7 +133,7 @@ static PyObject *py_bytes_hash(PyObject *self, PyObject *args)
         return NULL;
     if (hash != ZC_MERKLE_HASH_SHA256 && hash != ZC_MERKLE_HASH_KECCAK256)
         return zcpy_invalid("hash must be sha256 or keccak256");
-    zc_array *out = new_array(ZC_DTYPE_U8, n, ZC_DIGEST_BYTES);
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){n, ZC_DIGEST_BYTES});
     if (!out)
         return NULL;
     zc_status st;
@@ -204,7 +176,7 @@ static PyObject *py_merkle_build_rows(PyObject *self, PyObject *args)
     zc_poseidon2_info info;
     if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
         return NULL;
-    PyArrayObject *a = typed_array(obj, elem_type(&info), 2, "leaves");
+    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "leaves");
     if (!a)
         return NULL;
     zc_merkle_tree *t = NULL;
@@ -285,7 +257,7 @@ static PyObject *py_merkle_proof(PyObject *self, PyObject *args)
     zc_merkle_tree *t = tree_of(capsule);
     if (!t)
         return NULL;
-    zc_array *out = new_array(ZC_DTYPE_U8, zc_merkle_depth(t), ZC_DIGEST_BYTES);
+    zc_array *out = zcpy_new_array(ZC_DTYPE_U8, 2, (size_t[]){zc_merkle_depth(t), ZC_DIGEST_BYTES});
     if (!out)
         return NULL;
     zc_status st = zc_merkle_proof(t, index, zc_array_data(out));
@@ -302,7 +274,7 @@ static PyObject *py_merkle_multiproof(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO", &capsule, &iobj))
         return NULL;
     zc_merkle_tree *t = tree_of(capsule);
-    PyArrayObject *idx = t ? typed_array(iobj, NPY_UINT64, 1, "indices") : NULL;
+    PyArrayObject *idx = t ? zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices") : NULL;
     if (!idx)
         return NULL;
     zc_array *out = NULL;
@@ -322,8 +294,8 @@ static PyObject *py_merkle_update_rows(PyObject *self, PyObject *args)
     zc_poseidon2_info info;
     if (!t || instance_info((int)zc_merkle_instance(t), &info) < 0)
         return NULL;
-    PyArrayObject *idx = typed_array(iobj, NPY_UINT64, 1, "indices");
-    PyArrayObject *rows = idx ? typed_array(robj, elem_type(&info), 2, "leaves") : NULL;
+    PyArrayObject *idx = zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices");
+    PyArrayObject *rows = idx ? zcpy_rows_arg(robj, elem_type(&info), 0, "leaves") : NULL;
     if (!rows)
         return NULL;
     if (PyArray_DIM(rows, 0) != PyArray_DIM(idx, 0) || (size_t)PyArray_DIM(rows, 1) != zc_merkle_row_len(t))
@@ -348,7 +320,7 @@ static PyObject *py_merkle_update_bytes(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOi", &capsule, &iobj, &dobj, &oobj, &device))
         return NULL;
     zc_merkle_tree *t = tree_of(capsule);
-    PyArrayObject *idx = t ? typed_array(iobj, NPY_UINT64, 1, "indices") : NULL;
+    PyArrayObject *idx = t ? zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices") : NULL;
     if (!idx || byte_strings(dobj, oobj, &data, &offsets, &n) < 0)
         return NULL;
     if (n != (size_t)PyArray_DIM(idx, 0))
@@ -375,9 +347,9 @@ static PyObject *py_merkle_verify(PyObject *self, PyObject *args)
         return NULL;
     if (root_len != ZC_DIGEST_BYTES)
         return zcpy_invalid("root must be %d bytes, got %zd", ZC_DIGEST_BYTES, root_len);
-    PyArrayObject *idx = typed_array(iobj, NPY_UINT64, 1, "indices");
-    PyArrayObject *leaves = idx ? typed_array(lobj, NPY_UINT8, 2, "leaf digests") : NULL;
-    PyArrayObject *proof = leaves ? typed_array(pobj, NPY_UINT8, 2, "proof") : NULL;
+    PyArrayObject *idx = zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices");
+    PyArrayObject *leaves = idx ? zcpy_rows_arg(lobj, NPY_UINT8, 0, "leaf digests") : NULL;
+    PyArrayObject *proof = leaves ? zcpy_rows_arg(pobj, NPY_UINT8, 0, "proof") : NULL;
     if (!proof)
         return NULL;
     if (PyArray_DIM(leaves, 0) != PyArray_DIM(idx, 0) || PyArray_DIM(leaves, 1) != ZC_DIGEST_BYTES)
@@ -400,7 +372,7 @@ static PyObject *py_merkle_proof_size(PyObject *self, PyObject *args)
     PyObject *iobj;
     if (!PyArg_ParseTuple(args, "KO", &num_leaves, &iobj))
         return NULL;
-    PyArrayObject *idx = typed_array(iobj, NPY_UINT64, 1, "indices");
+    PyArrayObject *idx = zcpy_array_arg(iobj, NPY_UINT64, 1, 1, "indices");
     if (!idx)
         return NULL;
     size_t nodes = 0;

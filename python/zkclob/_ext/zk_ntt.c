@@ -8,23 +8,14 @@
 #define PY_ARRAY_UNIQUE_SYMBOL zkclob_ARRAY_API
 #include <numpy/arrayobject.h>
 
+#include "args.h"
+
 /* `obj` as a C-contiguous, non-empty array of the field's element type with
  * ndim in [min_nd, max_nd] (borrowed); NULL with InvalidArgumentError. */
 static PyArrayObject *field_array(PyObject *obj, const zc_field_info *fi, int min_nd, int max_nd, const char *name)
 {
-    int type = fi->elem_size == 4 ? NPY_UINT32 : NPY_UINT64;
-    if (!PyArray_Check(obj))
-        return (PyArrayObject *)zcpy_invalid("%s must be a NumPy array", name);
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != type || !PyArray_ISNOTSWAPPED(a))
-        return (PyArrayObject *)zcpy_invalid("%s must have dtype %s for %s", name,
-                                             type == NPY_UINT32 ? "uint32" : "uint64", fi->name);
-    if (PyArray_NDIM(a) < min_nd || PyArray_NDIM(a) > max_nd)
-        return (PyArrayObject *)zcpy_invalid("%s must have %d to %d dimensions, got %d", name, min_nd, max_nd,
-                                             PyArray_NDIM(a));
-    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
-        return (PyArrayObject *)zcpy_invalid("%s must be C-contiguous and aligned", name);
-    if (PyArray_SIZE(a) == 0)
+    PyArrayObject *a = zcpy_array_arg(obj, fi->elem_size == 4 ? NPY_UINT32 : NPY_UINT64, min_nd, max_nd, name);
+    if (a && PyArray_SIZE(a) == 0)
         return (PyArrayObject *)zcpy_invalid("%s is empty", name);
     return a;
 }
@@ -42,12 +33,7 @@ static int field_of(int field, zc_field_info *fi)
 /* A new result array of the field's dtype. */
 static zc_array *new_result(const zc_field_info *fi, int ndim, size_t d0, size_t d1)
 {
-    size_t shape[2] = {d0, d1};
-    zc_array *out = NULL;
-    zc_status st = zc_array_new(fi->elem_size == 4 ? ZC_DTYPE_U32 : ZC_DTYPE_U64, ndim, shape, &out);
-    if (st != ZC_OK)
-        zcpy_raise(st);
-    return out;
+    return zcpy_new_array(fi->elem_size == 4 ? ZC_DTYPE_U32 : ZC_DTYPE_U64, ndim, (size_t[]){d0, d1});
 }
 
 /* rows and cols of a 1-D (one column) or 2-D array. */
