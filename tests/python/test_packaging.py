@@ -38,6 +38,7 @@ def _install_and_check(tmp_path, editable):
     args += ["-e", str(ROOT)] if editable else [str(ROOT)]
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("PYTHONPATH", None)  # import the installed package, not the build tree
+    env.pop("LD_PRELOAD", None)  # a sanitizer run's runtimes: the package built here is not instrumented
     subprocess.run(args, check=True, env=env, cwd=tmp_path, timeout=900)
     out = subprocess.run([str(py), "-c", CHECK], check=True, env=env, cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
