@@ -314,26 +314,26 @@ ZC_FN void zc_secp_fe_sqr_n(zc_secp_fe *r, const zc_secp_fe *a, int n)
         zc_secp_fe_sqr(r, r);
 }
 
-/* Blocks 2^k - 1 of ones for the fixed exponents p - 2 and (p + 1) / 4
- * (libsecp256k1's addition chain): x2, x3, x22, x223. */
-ZC_SECP_NOINLINE void zc_secp_fe_pow_blocks(const zc_secp_fe *a, zc_secp_fe *x2, zc_secp_fe *x3, zc_secp_fe *x22,
-                                 zc_secp_fe *x223)
+/* The common head of the fixed exponents p - 2 and (p + 1) / 4
+ * (libsecp256k1's addition chain, x_k = a^(2^k - 1)): x2 and
+ * head = x223^(2^23) * x22. */
+ZC_SECP_NOINLINE void zc_secp_fe_pow_blocks(const zc_secp_fe *a, zc_secp_fe *x2, zc_secp_fe *head)
 {
-    zc_secp_fe x6, x9, x11, x44, x88, x176, x220, t;
+    zc_secp_fe x3, x6, x9, x11, x22, x44, x88, x176, x220, x223, t;
     zc_secp_fe_sqr(x2, a);
     zc_secp_fe_mul(x2, x2, a);
-    zc_secp_fe_sqr(x3, x2);
-    zc_secp_fe_mul(x3, x3, a);
-    zc_secp_fe_sqr_n(&t, x3, 3);
-    zc_secp_fe_mul(&x6, &t, x3);
+    zc_secp_fe_sqr(&x3, x2);
+    zc_secp_fe_mul(&x3, &x3, a);
+    zc_secp_fe_sqr_n(&t, &x3, 3);
+    zc_secp_fe_mul(&x6, &t, &x3);
     zc_secp_fe_sqr_n(&t, &x6, 3);
-    zc_secp_fe_mul(&x9, &t, x3);
+    zc_secp_fe_mul(&x9, &t, &x3);
     zc_secp_fe_sqr_n(&t, &x9, 2);
     zc_secp_fe_mul(&x11, &t, x2);
     zc_secp_fe_sqr_n(&t, &x11, 11);
-    zc_secp_fe_mul(x22, &t, &x11);
-    zc_secp_fe_sqr_n(&t, x22, 22);
-    zc_secp_fe_mul(&x44, &t, x22);
+    zc_secp_fe_mul(&x22, &t, &x11);
+    zc_secp_fe_sqr_n(&t, &x22, 22);
+    zc_secp_fe_mul(&x44, &t, &x22);
     zc_secp_fe_sqr_n(&t, &x44, 44);
     zc_secp_fe_mul(&x88, &t, &x44);
     zc_secp_fe_sqr_n(&t, &x88, 88);
@@ -341,16 +341,16 @@ ZC_SECP_NOINLINE void zc_secp_fe_pow_blocks(const zc_secp_fe *a, zc_secp_fe *x2,
     zc_secp_fe_sqr_n(&t, &x176, 44);
     zc_secp_fe_mul(&x220, &t, &x44);
     zc_secp_fe_sqr_n(&t, &x220, 3);
-    zc_secp_fe_mul(x223, &t, x3);
+    zc_secp_fe_mul(&x223, &t, &x3);
+    zc_secp_fe_sqr_n(&t, &x223, 23);
+    zc_secp_fe_mul(head, &t, &x22);
 }
 
 /* r = a^(p - 2) = 1 / a (0 for a = 0). Constant time. */
 ZC_FN void zc_secp_fe_inv(zc_secp_fe *r, const zc_secp_fe *a)
 {
-    zc_secp_fe x2, x3, x22, x223, t;
-    zc_secp_fe_pow_blocks(a, &x2, &x3, &x22, &x223);
-    zc_secp_fe_sqr_n(&t, &x223, 23);
-    zc_secp_fe_mul(&t, &t, &x22);
+    zc_secp_fe x2, t;
+    zc_secp_fe_pow_blocks(a, &x2, &t);
     zc_secp_fe_sqr_n(&t, &t, 5);
     zc_secp_fe_mul(&t, &t, a);
     zc_secp_fe_sqr_n(&t, &t, 3);
@@ -362,10 +362,8 @@ ZC_FN void zc_secp_fe_inv(zc_secp_fe *r, const zc_secp_fe *a)
 /* r = a^((p + 1) / 4); returns 1 when r^2 == a (a square root exists). */
 ZC_FN int zc_secp_fe_sqrt(zc_secp_fe *r, const zc_secp_fe *a)
 {
-    zc_secp_fe x2, x3, x22, x223, t;
-    zc_secp_fe_pow_blocks(a, &x2, &x3, &x22, &x223);
-    zc_secp_fe_sqr_n(&t, &x223, 23);
-    zc_secp_fe_mul(&t, &t, &x22);
+    zc_secp_fe x2, t;
+    zc_secp_fe_pow_blocks(a, &x2, &t);
     zc_secp_fe_sqr_n(&t, &t, 6);
     zc_secp_fe_mul(&t, &t, &x2);
     zc_secp_fe_sqr_n(r, &t, 2);

@@ -25,6 +25,23 @@ static int instance_info(int inst, zc_poseidon2_info *info)
 
 static int elem_type(const zc_poseidon2_info *info) { return info->goldilocks ? NPY_UINT64 : NPY_UINT32; }
 
+/* A new (n, width) array of the instance's element type. */
+static zc_array *new_rows(const zc_poseidon2_info *info, size_t n, size_t width)
+{
+    return zcpy_new_array(info->goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, width});
+}
+
+/* Parses (rows, instance, device) where rows is a 2-D array of the
+ * instance's element type. */
+static PyArrayObject *rows_of_instance(PyObject *args, const char *name, int *inst, int *device,
+                                       zc_poseidon2_info *info)
+{
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "Oii", &obj, inst, device) || instance_info(*inst, info) < 0)
+        return NULL;
+    return zcpy_rows_arg(obj, elem_type(info), 0, name);
+}
+
 static PyObject *py_poseidon2_info(PyObject *self, PyObject *arg)
 {
     int inst = PyLong_AsLong(arg);
@@ -39,18 +56,15 @@ static PyObject *py_poseidon2_info(PyObject *self, PyObject *arg)
 
 static PyObject *py_poseidon2_permute(PyObject *self, PyObject *args)
 {
-    PyObject *obj;
     int inst, device;
     zc_poseidon2_info info;
-    if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
-        return NULL;
-    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "states");
+    PyArrayObject *a = rows_of_instance(args, "states", &inst, &device, &info);
     if (!a)
         return NULL;
     if ((size_t)PyArray_DIM(a, 1) != info.width)
         return zcpy_invalid("states of %s have %zu elements, got %zd", info.name, info.width, PyArray_DIM(a, 1));
     size_t n = (size_t)PyArray_DIM(a, 0);
-    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.width});
+    zc_array *out = new_rows(&info, n, info.width);
     if (!out)
         return NULL;
     zc_status st;
@@ -62,16 +76,13 @@ static PyObject *py_poseidon2_permute(PyObject *self, PyObject *args)
 
 static PyObject *py_poseidon2_hash(PyObject *self, PyObject *args)
 {
-    PyObject *obj;
     int inst, device;
     zc_poseidon2_info info;
-    if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
-        return NULL;
-    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "rows");
+    PyArrayObject *a = rows_of_instance(args, "rows", &inst, &device, &info);
     if (!a)
         return NULL;
     size_t n = (size_t)PyArray_DIM(a, 0), len = (size_t)PyArray_DIM(a, 1);
-    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.digest});
+    zc_array *out = new_rows(&info, n, info.digest);
     if (!out)
         return NULL;
     zc_status st;
@@ -96,7 +107,7 @@ static PyObject *py_poseidon2_compress(PyObject *self, PyObject *args)
         PyArray_DIM(l, 0) != PyArray_DIM(r, 0))
         return zcpy_invalid("left and right must both have shape (n, %zu) for %s", info.digest, info.name);
     size_t n = (size_t)PyArray_DIM(l, 0);
-    zc_array *out = zcpy_new_array(info.goldilocks ? ZC_DTYPE_U64 : ZC_DTYPE_U32, 2, (size_t[]){n, info.digest});
+    zc_array *out = new_rows(&info, n, info.digest);
     if (!out)
         return NULL;
     zc_status st;
@@ -171,12 +182,9 @@ static PyObject *tree_result(zc_status st, zc_merkle_tree *t, int device)
 
 static PyObject *py_merkle_build_rows(PyObject *self, PyObject *args)
 {
-    PyObject *obj;
     int inst, device;
     zc_poseidon2_info info;
-    if (!PyArg_ParseTuple(args, "Oii", &obj, &inst, &device) || instance_info(inst, &info) < 0)
-        return NULL;
-    PyArrayObject *a = zcpy_rows_arg(obj, elem_type(&info), 0, "leaves");
+    PyArrayObject *a = rows_of_instance(args, "leaves", &inst, &device, &info);
     if (!a)
         return NULL;
     zc_merkle_tree *t = NULL;

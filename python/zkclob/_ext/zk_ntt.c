@@ -96,18 +96,24 @@ static PyObject *py_lde(PyObject *self, PyObject *args)
     return zcpy_device_result(st, out, device);
 }
 
+/* Parses (x, y, field, device) where x and y are 1-D vectors of the field. */
+static int two_vectors(PyObject *args, const char *xname, const char *yname, int *field, int *device,
+                       zc_field_info *fi, PyArrayObject **x, PyArrayObject **y)
+{
+    PyObject *xobj, *yobj;
+    if (!PyArg_ParseTuple(args, "OOii", &xobj, &yobj, field, device) || field_of(*field, fi) < 0)
+        return -1;
+    *x = field_array(xobj, fi, 1, 1, xname);
+    *y = *x ? field_array(yobj, fi, 1, 1, yname) : NULL;
+    return *y ? 0 : -1;
+}
+
 static PyObject *py_poly_eval(PyObject *self, PyObject *args)
 {
-    PyObject *cobj, *pobj;
     int field, device;
-    if (!PyArg_ParseTuple(args, "OOii", &cobj, &pobj, &field, &device))
-        return NULL;
     zc_field_info fi;
-    if (field_of(field, &fi) < 0)
-        return NULL;
-    PyArrayObject *coeffs = field_array(cobj, &fi, 1, 1, "coeffs");
-    PyArrayObject *points = coeffs ? field_array(pobj, &fi, 1, 1, "points") : NULL;
-    if (!points)
+    PyArrayObject *coeffs, *points;
+    if (two_vectors(args, "coeffs", "points", &field, &device, &fi, &coeffs, &points) < 0)
         return NULL;
     size_t n = (size_t)PyArray_DIM(coeffs, 0), m = (size_t)PyArray_DIM(points, 0);
     zc_array *out = new_result(&fi, 1, m, 0);
@@ -123,16 +129,10 @@ static PyObject *py_poly_eval(PyObject *self, PyObject *args)
 
 static PyObject *py_poly_mul(PyObject *self, PyObject *args)
 {
-    PyObject *aobj, *bobj;
     int field, device;
-    if (!PyArg_ParseTuple(args, "OOii", &aobj, &bobj, &field, &device))
-        return NULL;
     zc_field_info fi;
-    if (field_of(field, &fi) < 0)
-        return NULL;
-    PyArrayObject *a = field_array(aobj, &fi, 1, 1, "a");
-    PyArrayObject *b = a ? field_array(bobj, &fi, 1, 1, "b") : NULL;
-    if (!b)
+    PyArrayObject *a, *b;
+    if (two_vectors(args, "a", "b", &field, &device, &fi, &a, &b) < 0)
         return NULL;
     size_t na = (size_t)PyArray_DIM(a, 0), nb = (size_t)PyArray_DIM(b, 0);
     zc_array *out = new_result(&fi, 1, na + nb - 1, 0);
