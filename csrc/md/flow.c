@@ -453,16 +453,23 @@ typedef struct fleeting {
     double price;
 } fleeting;
 
+/* Order by trader, symbol, side, then time. */
+static int cmp_owner_time(uint32_t ta, uint32_t sa, int8_t da, uint64_t xa, uint32_t tb, uint32_t sb, int8_t db,
+                          uint64_t xb)
+{
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
+    if (da != db)
+        return da < db ? -1 : 1;
+    return xa < xb ? -1 : (xa > xb);
+}
+
 static int cmp_fleeting(const void *pa, const void *pb)
 {
     const fleeting *a = pa, *b = pb;
-    if (a->trader != b->trader)
-        return a->trader < b->trader ? -1 : 1;
-    if (a->symbol != b->symbol)
-        return a->symbol < b->symbol ? -1 : 1;
-    if (a->side != b->side)
-        return a->side < b->side ? -1 : 1;
-    return a->t_add < b->t_add ? -1 : (a->t_add > b->t_add);
+    return cmp_owner_time(a->trader, a->symbol, a->side, a->t_add, b->trader, b->symbol, b->side, b->t_add);
 }
 
 typedef struct fill_rec {
@@ -474,13 +481,7 @@ typedef struct fill_rec {
 static int cmp_fill(const void *pa, const void *pb)
 {
     const fill_rec *a = pa, *b = pb;
-    if (a->trader != b->trader)
-        return a->trader < b->trader ? -1 : 1;
-    if (a->symbol != b->symbol)
-        return a->symbol < b->symbol ? -1 : 1;
-    if (a->side != b->side)
-        return a->side < b->side ? -1 : 1;
-    return a->ts < b->ts ? -1 : (a->ts > b->ts);
+    return cmp_owner_time(a->trader, a->symbol, a->side, a->ts, b->trader, b->symbol, b->side, b->ts);
 }
 
 /* Whether the trader has a fill of `side` in the symbol within [t0, t1]. */
