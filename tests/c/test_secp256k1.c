@@ -198,21 +198,12 @@ static size_t wycheproof(const char *name, unsigned flags)
 {
     char path[512];
     snprintf(path, sizeof path, "%s%s", VECTORS, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    text[size] = '\0';
-    fclose(f);
+    char *text = read_text(path);
+    size_t size = strlen(text);
 
     size_t cap = 1024, n = 0;
     uint8_t *pks = malloc(cap * 64), *digests = malloc(cap * 32), *sigs = calloc(cap, 64), *expect = malloc(cap);
-    uint8_t *msgs = malloc((size_t)size), *der = malloc((size_t)size), *valid = malloc(cap);
+    uint8_t *msgs = malloc(size), *der = malloc(size), *valid = malloc(cap);
     assert_true(pks && digests && sigs && expect && msgs && der && valid);
     uint8_t key[64] = {0};
     int have_key = 0;
@@ -232,13 +223,13 @@ static size_t wycheproof(const char *name, unsigned flags)
         }
         assert_true(have_key && n < cap);
         const char *m = t + strlen("\"msg\": \"");
-        size_t mlen = unhex_len(m, (size_t)(strchr(m, '"') - m), msgs, (size_t)size);
+        size_t mlen = unhex_len(m, (size_t)(strchr(m, '"') - m), msgs, size);
         uint64_t off[2] = {0, mlen};
         int cpu = 0;
         assert_int_equal(zc_sha256_batch(&cpu, msgs, mlen, off, 1, digests + 32 * n), ZC_OK);
         const char *s = strstr(m, "\"sig\": \"") + strlen("\"sig\": \"");
         uint8_t ok;
-        size_t dlen = unhex_len(s, (size_t)(strchr(s, '"') - s), der, (size_t)size);
+        size_t dlen = unhex_len(s, (size_t)(strchr(s, '"') - s), der, size);
         assert_int_equal(zc_ecdsa_sig_parse_der(der, dlen, sigs + 64 * n, &ok), ZC_OK);
         const char *r = strstr(s, "\"result\": \"") + strlen("\"result\": \"");
         assert_true(strncmp(r, "acceptable", 10) != 0); /* none in these files; see tests/python/test_crypto.py */

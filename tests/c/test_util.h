@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* xorshift64: reproducible test data, one stream per test program. */
@@ -15,6 +16,24 @@ static inline uint64_t rng(void)
     s ^= s >> 7;
     s ^= s << 17;
     return s;
+}
+
+/* The whole file as a NUL-terminated string (free it); a missing file fails
+ * the test. */
+static inline char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    text[size] = '\0';
+    fclose(f);
+    return text;
 }
 
 /* out[0..n) from the first 2n hex digits of hex; a bad digit fails the test. */

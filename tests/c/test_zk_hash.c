@@ -30,22 +30,6 @@ static void random_elements(const zc_poseidon2_info *info, void *out, size_t cou
     }
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    text[size] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* Parses the JSON list of integers or "0x..." strings that follows `key`
  * after *pos; advances *pos past it. Returns the count. */
 static size_t json_numbers(const char **pos, const char *key, uint64_t *out, size_t cap)
