@@ -1315,6 +1315,11 @@ void zc_mem_snapshot(zc_mem_counters *out)
     out->buffer_copies = bt.copies;
     out->buffer_copy_bytes = bt.copy_bytes;
     out->zero_copy_maps = bt.zero_copy_maps;
+    zc_array_cache_stats ac;
+    zc_array_cache_stats_get(&ac);
+    out->array_cache_bytes = ac.cached_bytes;
+    out->array_cache_hits = ac.hits;
+    out->array_cache_misses = ac.misses;
 }
 
 zc_status zc_pool_debug_read(zc_pool pool, const void *addr, void *dst, size_t bytes)

@@ -148,8 +148,34 @@ class MemoryPool:
 
 
 def global_stats() -> dict:
-    """Totals over every pool and buffer: pools, bytes in use, peak, reserved, counts, buffer copies."""
+    """Totals over every pool and buffer: pools, bytes in use, peak, reserved, counts, buffer copies, and the
+    large-array cache's cached bytes, hits and misses."""
     return _zkclob.mem_snapshot()
 
 
-__all__ = ["MemoryPool", "global_stats"]
+def array_cache_stats() -> dict:
+    """Statistics of the cache of large array blocks.
+
+    Engine results of 64 KiB and more (``md.compute``, ``Streaming.update``, ...) live in blocks of their own
+    (2 MiB aligned with transparent huge pages from 4 MiB). When the last NumPy view of such a result is gone,
+    its block, already faulted in, is kept and reused by the next result of its size class, so a research loop
+    that recomputes large results pays the kernel's page faults and zeroing only once. Keys: ``limit_bytes``,
+    ``cached_bytes``, ``cached_blocks``, ``in_use_bytes``, ``in_use_blocks``, ``hits``, ``misses``,
+    ``evictions`` (blocks unmapped to stay under the limit), ``trimmed_bytes``."""
+    return _zkclob.array_cache_stats()
+
+
+def trim_array_cache(keep_bytes: int = 0) -> int:
+    """Give cached blocks back to the system, oldest first, until at most ``keep_bytes`` stay cached.
+    Returns the bytes released."""
+    return _zkclob.array_cache_trim(keep_bytes)
+
+
+def set_array_cache_limit(limit_bytes: int) -> None:
+    """Limit the bytes the cache keeps (0 turns caching off) and trim it to the new limit. The default is the
+    environment variable ``ZC_ARRAY_CACHE_BYTES`` (bytes, with an optional k/m/g suffix) or an eighth of
+    physical memory."""
+    _zkclob.array_cache_set_limit(limit_bytes)
+
+
+__all__ = ["MemoryPool", "global_stats", "array_cache_stats", "trim_array_cache", "set_array_cache_limit"]

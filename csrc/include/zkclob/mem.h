@@ -43,6 +43,39 @@ ZC_API zc_dtype zc_array_dtype(const zc_array *a);
 ZC_API int zc_array_ndim(const zc_array *a);
 ZC_API const size_t *zc_array_shape(const zc_array *a);
 
+/* ---- Cache of large array blocks ----
+ * Arrays of ZC_ARRAY_CACHE_MIN bytes and more (where malloc would map and
+ * unmap, or trim its heap, faulting pages in again) get blocks of their own
+ * (2 MiB aligned, transparent huge pages from 4 MiB), sized in classes an
+ * eighth of a power of two apart. When such an array's last reference goes,
+ * its block (already faulted in) is kept in a process-wide cache and the
+ * next array of its class reuses it, so repeated large results cost no page
+ * faults or kernel zeroing. Cached bytes stay under a limit: the environment
+ * variable ZC_ARRAY_CACHE_BYTES read at first use (bytes, k/m/g suffixes
+ * allowed, 0 = no caching), else an eighth of physical memory; the oldest
+ * blocks are unmapped first. A block is cached only once no reference to its
+ * array remains. Thread-safe. */
+#define ZC_ARRAY_CACHE_MIN ((size_t)64 << 10)
+
+typedef struct zc_array_cache_stats {
+    uint64_t limit_bytes;   /* the current limit on cached bytes */
+    uint64_t cached_bytes;  /* idle blocks kept for reuse */
+    uint64_t cached_blocks;
+    uint64_t in_use_bytes;  /* blocks of live large arrays */
+    uint64_t in_use_blocks;
+    uint64_t hits;          /* large arrays served from the cache */
+    uint64_t misses;        /* large arrays that needed a new mapping */
+    uint64_t evictions;     /* blocks unmapped to stay under the limit */
+    uint64_t trimmed_bytes; /* released by zc_array_cache_trim and zc_array_cache_set_limit */
+} zc_array_cache_stats;
+
+ZC_API zc_status zc_array_cache_stats_get(zc_array_cache_stats *out);
+/* Sets the limit (0 = no caching) and trims the cache down to it. */
+ZC_API zc_status zc_array_cache_set_limit(size_t bytes);
+/* Unmaps the oldest cached blocks until at most keep_bytes remain cached;
+ * *released (may be NULL) gets the bytes given back to the system. */
+ZC_API zc_status zc_array_cache_trim(size_t keep_bytes, size_t *released);
+
 /* ---- Memory kinds ---- */
 
 typedef enum zc_mem_kind {
@@ -307,6 +340,9 @@ typedef struct zc_mem_counters {
     uint64_t buffer_copies;    /* explicit host<->device copies made by zc_buffer */
     uint64_t buffer_copy_bytes;
     uint64_t zero_copy_maps;   /* maps served by shared memory, no copy */
+    uint64_t array_cache_bytes;  /* idle large-array blocks cached (zc_array_cache_stats_get) */
+    uint64_t array_cache_hits;
+    uint64_t array_cache_misses;
 } zc_mem_counters;
 
 ZC_API void zc_mem_snapshot(zc_mem_counters *out);

@@ -511,7 +511,7 @@ static PyObject *py_mem_snapshot(PyObject *module, PyObject *noargs)
 {
     zc_mem_counters c;
     zc_mem_snapshot(&c);
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "pools",
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "pools",
                          (unsigned long long)c.pools, "pools_created", (unsigned long long)c.pools_created,
                          "bytes_in_use", (unsigned long long)c.bytes_in_use, "peak_bytes",
                          (unsigned long long)c.peak_bytes, "reserved_bytes", (unsigned long long)c.reserved_bytes,
@@ -520,11 +520,66 @@ static PyObject *py_mem_snapshot(PyObject *module, PyObject *noargs)
                          "stale_handles", (unsigned long long)c.stale_handles, "buffers",
                          (unsigned long long)c.buffers, "buffer_copies", (unsigned long long)c.buffer_copies,
                          "buffer_copy_bytes", (unsigned long long)c.buffer_copy_bytes, "zero_copy_maps",
-                         (unsigned long long)c.zero_copy_maps);
+                         (unsigned long long)c.zero_copy_maps, "array_cache_bytes",
+                         (unsigned long long)c.array_cache_bytes, "array_cache_hits",
+                         (unsigned long long)c.array_cache_hits, "array_cache_misses",
+                         (unsigned long long)c.array_cache_misses);
+}
+
+static PyObject *py_array_cache_stats(PyObject *module, PyObject *noargs)
+{
+    zc_array_cache_stats c;
+    CHECK(zc_array_cache_stats_get(&c));
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "limit_bytes", (unsigned long long)c.limit_bytes,
+                         "cached_bytes", (unsigned long long)c.cached_bytes, "cached_blocks",
+                         (unsigned long long)c.cached_blocks, "in_use_bytes", (unsigned long long)c.in_use_bytes,
+                         "in_use_blocks", (unsigned long long)c.in_use_blocks, "hits", (unsigned long long)c.hits,
+                         "misses", (unsigned long long)c.misses, "evictions", (unsigned long long)c.evictions,
+                         "trimmed_bytes", (unsigned long long)c.trimmed_bytes);
+}
+
+/* A byte count argument: a non-negative integer that fits size_t. */
+static int byte_count(PyObject *arg, const char *name, size_t *out)
+{
+    if (PyBool_Check(arg) || !PyLong_Check(arg)) {
+        zcpy_invalid("%s must be an integer, got %s", name, Py_TYPE(arg)->tp_name);
+        return -1;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(arg, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || v < 0) {
+        zcpy_invalid("%s must be a byte count in [0, 2**63), got %R", name, arg);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static PyObject *py_array_cache_trim(PyObject *module, PyObject *arg)
+{
+    size_t keep, released = 0;
+    if (byte_count(arg, "keep_bytes", &keep) < 0)
+        return NULL;
+    CHECK(zc_array_cache_trim(keep, &released));
+    return PyLong_FromSize_t(released);
+}
+
+static PyObject *py_array_cache_set_limit(PyObject *module, PyObject *arg)
+{
+    size_t limit;
+    if (byte_count(arg, "limit_bytes", &limit) < 0)
+        return NULL;
+    CHECK(zc_array_cache_set_limit(limit));
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef mem_functions[] = {
     {"mem_snapshot", py_mem_snapshot, METH_NOARGS, "Totals over every pool and buffer."},
+    {"array_cache_stats", py_array_cache_stats, METH_NOARGS, "Statistics of the large-array block cache."},
+    {"array_cache_trim", py_array_cache_trim, METH_O, "array_cache_trim(keep_bytes) -> bytes released"},
+    {"array_cache_set_limit", py_array_cache_set_limit, METH_O, "array_cache_set_limit(limit_bytes)"},
     {NULL},
 };
 
