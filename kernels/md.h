@@ -7,62 +7,117 @@
 
 #include "zc_kernel.h"
 
+/* The host counts levels with SSE2 where it has it (same results);
+ * ZC_L2_PORTABLE_FIND selects the portable loop everywhere (tests). */
+#if defined(ZC_TARGET_HOST) && defined(__SSE2__) && !defined(ZC_L2_PORTABLE_FIND)
+#define ZC_L2_FIND_SSE2 1
+#include <emmintrin.h>
+#endif
+
 #define ZC_L2_BID 0
 #define ZC_L2_ASK 1
 #define ZC_L2_LEVEL 3 /* doubles per level: price, size, orders */
 
-/* Whether price a is strictly better than b on the side. */
-ZC_FN int zc_l2_better(int side, double a, double b) { return side == ZC_L2_BID ? a > b : a < b; }
+/* Levels of a side that zc_l2_find counts without branches. */
+#define ZC_L2_FIND_BLOCK 16
 
-/* Index of the level at `price`, or -(insertion point) - 1. Levels near the
- * top are the busiest, so the scan is linear from the best. */
-ZC_FN int64_t zc_l2_find(ZC_GLOBAL const double *lv, int64_t n, int side, double price)
+/* How many of the first ZC_L2_FIND_BLOCK levels (those below n) have
+ * sgn * price < key. The levels past n are read (the side has room for the
+ * block) and masked out. */
+ZC_FN int64_t zc_l2_count_better(ZC_GLOBAL const double *lv, int64_t n, double sgn, double key)
 {
-    int64_t i = 0;
-    while (i < n && zc_l2_better(side, lv[ZC_L2_LEVEL * i], price))
-        i++;
-    if (i < n && lv[ZC_L2_LEVEL * i] == price)
-        return i;
-    return -i - 1;
+#if defined(ZC_L2_FIND_SSE2)
+    __m128d vs = _mm_set1_pd(sgn), vk = _mm_set1_pd(key), idx = _mm_set_pd(1.0, 0.0);
+    __m128d two = _mm_set1_pd(2.0), vn = _mm_set1_pd((double)n);
+    __m128i count = _mm_setzero_si128();
+    for (int j = 0; j < ZC_L2_FIND_BLOCK; j += 2) {
+        __m128d p = _mm_loadh_pd(_mm_load_sd(lv + ZC_L2_LEVEL * j), lv + ZC_L2_LEVEL * (j + 1));
+        __m128d better = _mm_and_pd(_mm_cmplt_pd(_mm_mul_pd(p, vs), vk), _mm_cmplt_pd(idx, vn));
+        count = _mm_sub_epi64(count, _mm_castpd_si128(better)); /* true lanes are all ones, i.e. -1 */
+        idx = _mm_add_pd(idx, two);
+    }
+    return _mm_cvtsi128_si64(count) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(count, count));
+#else
+    int64_t count = 0;
+    for (int64_t j = 0; j < ZC_L2_FIND_BLOCK; j++)
+        count += (lv[ZC_L2_LEVEL * j] * sgn < key) & (j < n);
+    return count;
+#endif
 }
 
-/* Results of zc_l2_set_level. */
+/* Index of the level at `price`, or -(insertion point) - 1. Bid prices are
+ * compared negated (exact), so one comparison serves both sides. The first
+ * block of levels, where nearly all updates land, is counted without
+ * branches: a linear scan's exit depends on the price and is mispredicted on
+ * most messages, which cost more than the scan itself. Levels past the
+ * block are scanned linearly. */
+ZC_FN int64_t zc_l2_find(ZC_GLOBAL const double *lv, int64_t n, int64_t cap, int side, double price)
+{
+    double sgn = side == ZC_L2_BID ? -1.0 : 1.0, key = price * sgn;
+    int64_t i = cap >= ZC_L2_FIND_BLOCK ? zc_l2_count_better(lv, n, sgn, key) : 0;
+    if (cap < ZC_L2_FIND_BLOCK || i == ZC_L2_FIND_BLOCK)
+        while (i < n && lv[ZC_L2_LEVEL * i] * sgn < key)
+            i++;
+    int64_t at = -i - 1;
+    if (i < n && lv[ZC_L2_LEVEL * i] == price)
+        at = i;
+    return at;
+}
+
+/* Results of zc_l2_set_level: 0 or a combination of these bits. */
 #define ZC_L2_SET_OK 0
 #define ZC_L2_SET_OVERFLOW 1 /* the side was full: the worst level (or the new one) was dropped */
+#define ZC_L2_SET_TOP 2      /* the best level changed (price, size or orders), or the side emptied */
 
 /* Sets the level at price to (size, orders); size 0 removes it. */
 ZC_FN int zc_l2_set_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int side, double price, double size,
                           double orders)
 {
-    int64_t i = zc_l2_find(lv, *n, side, price);
-    /* Shifts are flat copies of whole levels (compilers turn them into memmove). */
+    int64_t used = *n;
+    int64_t i = zc_l2_find(lv, used, cap, side, price);
+    /* Shifts move one level at a time through registers: a flat copy loop
+     * becomes a memmove call, which costs more than the few levels moved
+     * near the top. */
     if (i >= 0) {
         if (size == 0.0) {
-            for (int64_t x = ZC_L2_LEVEL * i; x < ZC_L2_LEVEL * (*n - 1); x++)
-                lv[x] = lv[x + ZC_L2_LEVEL];
-            (*n)--;
+            for (int64_t x = i; x < used - 1; x++) {
+                ZC_GLOBAL double *d = lv + ZC_L2_LEVEL * x;
+                double p = d[ZC_L2_LEVEL], s = d[ZC_L2_LEVEL + 1], o = d[ZC_L2_LEVEL + 2];
+                d[0] = p;
+                d[1] = s;
+                d[2] = o;
+            }
+            *n = used - 1;
         } else {
             lv[ZC_L2_LEVEL * i + 1] = size;
             lv[ZC_L2_LEVEL * i + 2] = orders;
         }
-        return ZC_L2_SET_OK;
+        return i == 0 ? ZC_L2_SET_TOP : ZC_L2_SET_OK;
     }
     if (size == 0.0)
         return ZC_L2_SET_OK;
     i = -i - 1;
-    int result = ZC_L2_SET_OK;
-    if (*n == cap) {
-        result = ZC_L2_SET_OVERFLOW;
+    int result = i == 0 ? ZC_L2_SET_TOP : ZC_L2_SET_OK;
+    if (used == cap) {
+        result |= ZC_L2_SET_OVERFLOW;
         if (i == cap)
             return result; /* worse than every kept level */
-        (*n)--;
+        used--;
     }
-    for (int64_t x = ZC_L2_LEVEL * (*n + 1) - 1; x >= ZC_L2_LEVEL * (i + 1); x--)
-        lv[x] = lv[x - ZC_L2_LEVEL];
-    lv[ZC_L2_LEVEL * i] = price;
-    lv[ZC_L2_LEVEL * i + 1] = size;
-    lv[ZC_L2_LEVEL * i + 2] = orders;
-    (*n)++;
+    /* Insert by rotation: each level takes the one before it, the new level
+     * enters at i and the last one moves to `used`. */
+    double p = price, s = size, o = orders;
+    for (int64_t x = i; x <= used; x++) {
+        ZC_GLOBAL double *d = lv + ZC_L2_LEVEL * x;
+        double tp = d[0], ts = d[1], to = d[2];
+        d[0] = p;
+        d[1] = s;
+        d[2] = o;
+        p = tp;
+        s = ts;
+        o = to;
+    }
+    *n = used + 1;
     return result;
 }
 
@@ -71,7 +126,7 @@ ZC_FN int zc_l2_set_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int sid
 ZC_FN int zc_l2_add_level(ZC_GLOBAL double *lv, int64_t *n, int64_t cap, int side, double price, double dsize,
                           double dorders)
 {
-    int64_t i = zc_l2_find(lv, *n, side, price);
+    int64_t i = zc_l2_find(lv, *n, cap, side, price);
     double size = dsize, orders = dorders;
     if (i >= 0) {
         size += lv[ZC_L2_LEVEL * i + 1];

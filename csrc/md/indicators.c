@@ -326,15 +326,24 @@ zc_status zc_md_indicators_batch(int *device, const zc_md_indicator *inds, int c
 
 /* ---- streaming ---- */
 
+/* Symbols are kept in groups of STREAM_LANES: a group of gap-free symbols
+ * advances in lock step on the cpu's vector path, its state then held
+ * lane-interleaved in vstates and vrings (the cpu backend's streaming kernels
+ * in csrc/backends/cpu/kernels_md.c describe the modes). */
+#define STREAM_LANES 4
+
 struct zc_md_stream {
-    size_t nsym;
+    size_t nsym, ngroups;
     int nspec, columns;
     uint32_t need;
     size_t ring_per_sym;
     int cpu;
     zc_ind_params *params;
-    zc_ind_state *states; /* nsym x nspec */
-    double *rings;        /* nsym x ring_per_sym */
+    zc_ind_state *states;  /* nsym x nspec */
+    double *rings;         /* nsym x ring_per_sym */
+    zc_ind_state *vstates; /* per group: room for its vector states (STREAM_LANES x nspec), 64-byte aligned */
+    double *vrings;        /* per group: STREAM_LANES x ring_per_sym, lane-interleaved */
+    uint8_t *mode;         /* per group: where its state is; 0 = fresh */
 };
 
 zc_status zc_md_stream_reset(zc_md_stream *s)
@@ -344,6 +353,7 @@ zc_status zc_md_stream_reset(zc_md_stream *s)
     for (size_t i = 0; i < s->nsym; i++)
         for (int j = 0; j < s->nspec; j++)
             zc_ind_init(&s->params[j], &s->states[i * (size_t)s->nspec + (size_t)j]);
+    memset(s->mode, 0, s->ngroups);
     return ZC_OK;
 }
 
@@ -364,7 +374,10 @@ zc_status zc_md_stream_create(size_t nsym, const zc_md_indicator *inds, int coun
         columns += zc_ind_outputs(p.kind);
         need |= zc_ind_inputs(p.kind);
     }
-    if (nsym > SIZE_MAX / sizeof(zc_ind_state) / (size_t)count || (ring && nsym > SIZE_MAX / sizeof(double) / ring))
+    size_t ngroups = nsym / STREAM_LANES + (nsym % STREAM_LANES != 0);
+    size_t padded = ngroups * STREAM_LANES;
+    if (nsym > SIZE_MAX / 2 || padded > SIZE_MAX / sizeof(zc_ind_state) / (size_t)count ||
+        (ring && padded > SIZE_MAX / sizeof(double) / ring))
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "%zu symbols is too many", nsym);
     int cpu;
     ZC_CHECK(zc_device_find("cpu", &cpu));
@@ -372,6 +385,7 @@ zc_status zc_md_stream_create(size_t nsym, const zc_md_indicator *inds, int coun
     if (!s)
         return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "stream");
     s->nsym = nsym;
+    s->ngroups = ngroups;
     s->nspec = count;
     s->columns = columns;
     s->need = need;
@@ -380,7 +394,10 @@ zc_status zc_md_stream_create(size_t nsym, const zc_md_indicator *inds, int coun
     s->params = malloc((size_t)count * sizeof *s->params);
     s->states = malloc(nsym * (size_t)count * sizeof *s->states);
     s->rings = malloc((ring ? ring * nsym : 1) * sizeof(double));
-    if (!s->params || !s->states || !s->rings) {
+    s->vstates = aligned_alloc(64, padded * (size_t)count * sizeof(zc_ind_state));
+    s->vrings = malloc((ring ? ring * padded : 1) * sizeof(double));
+    s->mode = malloc(ngroups);
+    if (!s->params || !s->states || !s->rings || !s->vstates || !s->vrings || !s->mode) {
         zc_md_stream_destroy(s);
         return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "stream state for %zu symbols", nsym);
     }
@@ -398,6 +415,9 @@ void zc_md_stream_destroy(zc_md_stream *s)
     free(s->params);
     free(s->states);
     free(s->rings);
+    free(s->vstates);
+    free(s->vrings);
+    free(s->mode);
     free(s);
 }
 
@@ -405,16 +425,29 @@ int zc_md_stream_columns(const zc_md_stream *s) { return s ? s->columns : 0; }
 
 unsigned zc_md_stream_inputs(const zc_md_stream *s) { return s ? s->need : 0; }
 
-/* Wrapped views of the stream for a cpu launch: states, rings, params. */
-static zc_status wrap_stream(zc_md_stream *s, zc_devbuf *b[3])
+#define STREAM_BUFS 6
+
+/* Wrapped views of the stream for a cpu launch: states, rings, params,
+ * vstates, vrings, mode. */
+static zc_status wrap_stream(zc_md_stream *s, zc_devbuf *b[STREAM_BUFS])
 {
-    b[0] = b[1] = b[2] = NULL;
-    zc_status st = zc_buf_wrap(s->cpu, s->states, s->nsym * (size_t)s->nspec * sizeof(zc_ind_state), &b[0]);
-    if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, s->rings, (s->ring_per_sym ? s->ring_per_sym * s->nsym : 1) * sizeof(double),
-                         &b[1]);
-    if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, s->params, (size_t)s->nspec * sizeof(zc_ind_params), &b[2]);
+    size_t padded = s->ngroups * STREAM_LANES, ring = s->ring_per_sym ? s->ring_per_sym : 1;
+    struct {
+        void *p;
+        size_t bytes;
+    } parts[STREAM_BUFS] = {
+        {s->states, s->nsym * (size_t)s->nspec * sizeof(zc_ind_state)},
+        {s->rings, (s->ring_per_sym ? s->ring_per_sym * s->nsym : 1) * sizeof(double)},
+        {s->params, (size_t)s->nspec * sizeof(zc_ind_params)},
+        {s->vstates, padded * (size_t)s->nspec * sizeof(zc_ind_state)},
+        {s->vrings, (s->ring_per_sym ? ring * padded : 1) * sizeof(double)},
+        {s->mode, s->ngroups},
+    };
+    zc_status st = ZC_OK;
+    for (int i = 0; i < STREAM_BUFS; i++)
+        b[i] = NULL;
+    for (int i = 0; i < STREAM_BUFS && st == ZC_OK; i++)
+        st = zc_buf_wrap(s->cpu, parts[i].p, parts[i].bytes, &b[i]);
     return st;
 }
 
@@ -452,20 +485,21 @@ zc_status zc_md_stream_update(zc_md_stream *s, size_t nbars, const double *high,
     ZC_CHECK(stream_inputs(s, high, low, close, volume, n, in));
     if (n == 0)
         return ZC_OK;
-    zc_devbuf *b[9] = {NULL};
+    zc_devbuf *b[STREAM_BUFS + 5] = {NULL};
     zc_status st = wrap_stream(s, b);
     for (int i = 0; i < 4 && st == ZC_OK; i++)
-        st = zc_buf_wrap(s->cpu, (void *)in[i], n * sizeof(double), &b[3 + i]);
+        st = zc_buf_wrap(s->cpu, (void *)in[i], n * sizeof(double), &b[STREAM_BUFS + i]);
     if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, out, n * (size_t)s->columns * sizeof(double), &b[7]);
+        st = zc_buf_wrap(s->cpu, out, n * (size_t)s->columns * sizeof(double), &b[STREAM_BUFS + 4]);
     if (st == ZC_OK) {
-        zc_karg args[12] = {zc_arg_buf(b[0]), zc_arg_buf(b[1]), zc_arg_buf(b[2]), zc_arg_u32((uint32_t)s->nspec),
-                            zc_arg_u64(s->ring_per_sym), zc_arg_u64(s->nsym), zc_arg_u64(nbars),
-                            zc_arg_buf(b[3]), zc_arg_buf(b[4]), zc_arg_buf(b[5]), zc_arg_buf(b[6]),
-                            zc_arg_buf(b[7])};
-        st = zc_launch(s->cpu, "zc_md_stream_bars", s->nsym, args, 12);
+        zc_karg args[15] = {zc_arg_buf(b[0]),  zc_arg_buf(b[1]), zc_arg_buf(b[2]), zc_arg_u32((uint32_t)s->nspec),
+                            zc_arg_u64(s->ring_per_sym), zc_arg_buf(b[3]), zc_arg_buf(b[4]), zc_arg_buf(b[5]),
+                            zc_arg_u64(s->nsym), zc_arg_u64(nbars)};
+        for (int i = 0; i < 5; i++)
+            args[10 + i] = zc_arg_buf(b[STREAM_BUFS + i]);
+        st = zc_launch(s->cpu, "zc_md_stream_bars", s->ngroups, args, 15);
     }
-    free_bufs(b, 8);
+    free_bufs(b, STREAM_BUFS + 5);
     return st;
 }
 
@@ -501,24 +535,31 @@ zc_status zc_md_stream_update_ticks(zc_md_stream *s, size_t n, const uint32_t *s
         offsets[k] = offsets[k - 1];
     offsets[0] = 0;
 
-    zc_devbuf *b[10] = {NULL};
+    zc_devbuf *b[STREAM_BUFS + 7] = {NULL};
     zc_status st = wrap_stream(s, b);
     if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, offsets, (s->nsym + 1) * sizeof *offsets, &b[3]);
+        st = zc_buf_wrap(s->cpu, offsets, (s->nsym + 1) * sizeof *offsets, &b[STREAM_BUFS]);
     if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, order, n * sizeof *order, &b[4]);
+        st = zc_buf_wrap(s->cpu, order, n * sizeof *order, &b[STREAM_BUFS + 1]);
     for (int i = 0; i < 4 && st == ZC_OK; i++)
-        st = zc_buf_wrap(s->cpu, (void *)in[i], n * sizeof(double), &b[5 + i]);
+        st = zc_buf_wrap(s->cpu, (void *)in[i], n * sizeof(double), &b[STREAM_BUFS + 2 + i]);
     if (st == ZC_OK)
-        st = zc_buf_wrap(s->cpu, out, n * (size_t)s->columns * sizeof(double), &b[9]);
+        st = zc_buf_wrap(s->cpu, out, n * (size_t)s->columns * sizeof(double), &b[STREAM_BUFS + 6]);
     if (st == ZC_OK) {
-        zc_karg args[13] = {zc_arg_buf(b[0]), zc_arg_buf(b[1]), zc_arg_buf(b[2]), zc_arg_u32((uint32_t)s->nspec),
-                            zc_arg_u64(s->ring_per_sym), zc_arg_buf(b[3]), zc_arg_buf(b[4]), zc_arg_buf(b[5]),
-                            zc_arg_buf(b[6]), zc_arg_buf(b[7]), zc_arg_buf(b[8]), zc_arg_buf(b[9]),
-                            zc_arg_u32((uint32_t)s->columns)};
-        st = zc_launch(s->cpu, "zc_md_stream_ticks", s->nsym, args, 13);
+        zc_karg args[17];
+        for (int i = 0; i < 3; i++)
+            args[i] = zc_arg_buf(b[i]);
+        args[3] = zc_arg_u32((uint32_t)s->nspec);
+        args[4] = zc_arg_u64(s->ring_per_sym);
+        for (int i = 0; i < 3; i++)
+            args[5 + i] = zc_arg_buf(b[3 + i]);
+        for (int i = 0; i < 7; i++)
+            args[8 + i] = zc_arg_buf(b[STREAM_BUFS + i]);
+        args[15] = zc_arg_u32((uint32_t)s->columns);
+        args[16] = zc_arg_u64(s->nsym);
+        st = zc_launch(s->cpu, "zc_md_stream_ticks", s->ngroups, args, 17);
     }
-    free_bufs(b, 10);
+    free_bufs(b, STREAM_BUFS + 7);
     free(offsets);
     free(order);
     return st;

@@ -7,7 +7,6 @@
 
 #include "l2_internal.h"
 
-#include "../../kernels/md.h"
 #include "../core/internal.h"
 #include "zkclob/book.h"
 #include "zkclob/device.h"
@@ -15,6 +14,10 @@
 _Static_assert(sizeof(zc_l2_msg) == 48 && sizeof(zc_l2_quote) == 80 && sizeof(zc_l2_event) == 40,
                "record layouts are the NumPy dtypes of zkclob.md");
 
+/* Messages ahead whose symbol state and levels are prefetched: the books of
+ * many symbols do not fit in L2, and overlapping their misses is worth more
+ * than anything else in the loop. */
+#define PREFETCH_AHEAD 8
 #define DEFAULT_LEVELS 128
 #define DEFAULT_EVENTS 256
 
@@ -29,7 +32,8 @@ static double *side_levels(zc_l2 *b, uint32_t s, int side)
     return b->lv + ((size_t)s * 2 + (size_t)side) * b->cap * ZC_L2_LEVEL;
 }
 
-static int64_t *side_count(zc_l2 *b, uint32_t s, int side) { return &b->cnt[(size_t)s * 2 + (size_t)side]; }
+/* Publishes a side's level count in the counts array after it changed. */
+static void count_changed(zc_l2 *b, uint32_t s, int side) { b->cnt[(size_t)s * 2 + (size_t)side] = b->sym[s].n[side]; }
 
 static void record(zc_l2 *b, uint32_t s, zc_l2_event_kind kind, uint64_t index, uint64_t seq, uint64_t ts,
                    uint64_t expected)
@@ -48,11 +52,15 @@ static void record(zc_l2 *b, uint32_t s, zc_l2_event_kind kind, uint64_t index, 
     e->kind = (uint32_t)kind;
 }
 
-static void check_crossed(zc_l2 *b, uint32_t s, uint64_t index, uint64_t seq, uint64_t ts)
+/* Recomputes the cached top after a best level changed, and reports
+ * entering or leaving the crossed state. An empty side's NaN compares false,
+ * so a book is crossed only with both sides present. */
+static void top_changed(zc_l2 *b, uint32_t s, uint64_t index, uint64_t seq, uint64_t ts)
 {
     l2_sym *y = &b->sym[s];
-    const double *bids = side_levels(b, s, ZC_L2_BID), *asks = side_levels(b, s, ZC_L2_ASK);
-    int crossed = *side_count(b, s, ZC_L2_BID) && *side_count(b, s, ZC_L2_ASK) && bids[0] >= asks[0];
+    y->top = zc_l2_top(side_levels(b, s, ZC_L2_BID), y->n[ZC_L2_BID], side_levels(b, s, ZC_L2_ASK), y->n[ZC_L2_ASK],
+                       nan_value());
+    uint8_t crossed = y->top.bid >= y->top.ask;
     if (crossed != y->crossed) {
         y->crossed = crossed;
         if (crossed)
@@ -61,22 +69,32 @@ static void check_crossed(zc_l2 *b, uint32_t s, uint64_t index, uint64_t seq, ui
     }
 }
 
-static void set_level(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index)
+/* Applies one level message; `cleared` says the book was just cleared, which
+ * changes the top even when the message itself leaves it empty. */
+static inline void set_level(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index, int cleared)
 {
     int side = m->side;
-    if (zc_l2_set_level(side_levels(b, s, side), side_count(b, s, side), b->cap, side, m->price, m->size,
-                        (double)m->orders) == ZC_L2_SET_OVERFLOW) {
-        b->sym[s].c.overflow++;
+    l2_sym *y = &b->sym[s];
+    int64_t n = y->n[side];
+    int r = zc_l2_set_level(side_levels(b, s, side), &y->n[side], b->cap, side, m->price, m->size,
+                            (double)m->orders);
+    if (y->n[side] != n)
+        count_changed(b, s, side);
+    if (r & ZC_L2_SET_OVERFLOW) {
+        y->c.overflow++;
         record(b, s, ZC_L2_EV_OVERFLOW, index, m->seq, m->ts, 0);
     }
-    b->sym[s].c.applied++;
-    check_crossed(b, s, index, m->seq, m->ts);
+    y->applied++;
+    if ((r & ZC_L2_SET_TOP) || cleared)
+        top_changed(b, s, index, m->seq, m->ts);
 }
 
 static void clear_book(zc_l2 *b, uint32_t s)
 {
-    *side_count(b, s, ZC_L2_BID) = 0;
-    *side_count(b, s, ZC_L2_ASK) = 0;
+    for (int side = 0; side < 2; side++) {
+        b->sym[s].n[side] = 0;
+        count_changed(b, s, side);
+    }
 }
 
 /* Applies held messages that are now next in sequence. */
@@ -86,7 +104,7 @@ static void drain_held(zc_l2 *b, uint32_t s, uint64_t index)
     zc_l2_msg *h = b->held + (size_t)s * b->window;
     int32_t used = 0;
     while (used < y->held && h[used].seq == y->last_seq + 1) {
-        set_level(b, s, &h[used], index);
+        set_level(b, s, &h[used], index, 0);
         y->last_seq = h[used].seq;
         y->c.reordered++;
         record(b, s, ZC_L2_EV_REORDERED, index, h[used].seq, h[used].ts, 0);
@@ -114,8 +132,9 @@ static int hold(zc_l2 *b, uint32_t s, const zc_l2_msg *m)
     return 1;
 }
 
-/* One message of symbol s; returns the quote flags it earned. */
-static uint32_t process(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index)
+/* One message of symbol s by the documented rules; returns the quote flags
+ * it earned. */
+__attribute__((noinline)) static uint32_t process_any(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index)
 {
     l2_sym *y = &b->sym[s];
     if (m->side > ZC_L2_ASK || m->action > ZC_L2_SNAPSHOT || !is_finite(m->price) || !is_finite(m->size) ||
@@ -145,7 +164,7 @@ static uint32_t process(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index
         }
         y->has_seq = 1;
         y->last_seq = m->seq;
-        set_level(b, s, m, index);
+        set_level(b, s, m, index, !same);
         return ZC_L2_F_APPLIED;
     }
     if (y->stale) {
@@ -155,8 +174,9 @@ static uint32_t process(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index
     if (!y->has_seq || m->seq == y->last_seq + 1) {
         y->has_seq = 1;
         y->last_seq = m->seq;
-        set_level(b, s, m, index);
-        drain_held(b, s, index);
+        set_level(b, s, m, index, 0);
+        if (y->held)
+            drain_held(b, s, index);
         return ZC_L2_F_APPLIED;
     }
     uint64_t expected = y->last_seq + 1;
@@ -183,28 +203,47 @@ static uint32_t process(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index
     return ZC_L2_F_DROPPED;
 }
 
-static void write_quote(zc_l2 *b, uint32_t s, uint64_t ts, uint32_t flags, zc_l2_quote *q)
+/* process_any, with inline handling of the message that makes up nearly
+ * every call: a valid delta next in sequence, nothing held, the book not
+ * stale and time not going backwards (no event and no held message to
+ * apply, so the rules reduce to setting the level). */
+static inline uint32_t process(zc_l2 *b, uint32_t s, const zc_l2_msg *m, uint64_t index)
 {
-    zc_l1 t = zc_l2_top(side_levels(b, s, ZC_L2_BID), *side_count(b, s, ZC_L2_BID), side_levels(b, s, ZC_L2_ASK),
-                        *side_count(b, s, ZC_L2_ASK), nan_value());
+    l2_sym *y = &b->sym[s];
+    int valid = (m->side <= ZC_L2_ASK) & (m->action == ZC_L2_DELTA) & is_finite(m->price) & is_finite(m->size) &
+                (m->size >= 0.0);
+    int next = y->has_seq & y->has_ts & !y->stale & (y->held == 0) & (m->seq == y->last_seq + 1) &
+               (m->ts >= y->last_ts);
+    if (__builtin_expect(valid & next, 1)) {
+        y->last_seq = m->seq;
+        y->last_ts = m->ts;
+        set_level(b, s, m, index, 0);
+        return ZC_L2_F_APPLIED;
+    }
+    return process_any(b, s, m, index);
+}
+
+static void write_quote(const zc_l2 *b, uint32_t s, uint64_t ts, uint32_t flags, zc_l2_quote *q)
+{
+    const l2_sym *y = &b->sym[s];
     q->ts = ts;
     q->symbol = s;
-    q->flags = flags | (b->sym[s].stale ? ZC_L2_F_STALE : 0u) | (b->sym[s].crossed ? ZC_L2_F_CROSSED : 0u);
-    q->bid = t.bid;
-    q->bid_size = t.bid_size;
-    q->ask = t.ask;
-    q->ask_size = t.ask_size;
-    q->mid = t.mid;
-    q->spread = t.spread;
-    q->microprice = t.microprice;
-    q->imbalance = t.imbalance;
+    q->flags = flags | (y->stale ? ZC_L2_F_STALE : 0u) | (y->crossed ? ZC_L2_F_CROSSED : 0u);
+    q->bid = y->top.bid;
+    q->bid_size = y->top.bid_size;
+    q->ask = y->top.ask;
+    q->ask_size = y->top.ask_size;
+    q->mid = y->top.mid;
+    q->spread = y->top.spread;
+    q->microprice = y->top.microprice;
+    q->imbalance = y->top.imbalance;
 }
 
 static void write_topk(zc_l2 *b, uint32_t s, uint32_t k, double *row)
 {
     for (int side = 0; side < 2; side++) {
         const double *lv = side_levels(b, s, side);
-        int64_t n = *side_count(b, s, side);
+        int64_t n = b->sym[s].n[side];
         for (uint32_t i = 0; i < k; i++) {
             double *out = row + ((size_t)side * k + i) * 2;
             out[0] = (int64_t)i < n ? lv[ZC_L2_LEVEL * i] : nan_value();
@@ -213,21 +252,43 @@ static void write_topk(zc_l2 *b, uint32_t s, uint32_t k, double *row)
     }
 }
 
+/* Whether symbol s belongs to partitions [begin, end) of `parts`. */
+static int in_parts(uint32_t s, uint32_t parts, size_t begin, size_t end)
+{
+    uint32_t part = s % parts;
+    return part >= begin && part < end;
+}
+
 void zc_l2_apply_parts(zc_l2 *b, size_t begin, size_t end)
 {
     const l2_job *job = b->job;
-    for (size_t p = begin; p < end; p++) {
-        for (size_t i = 0; i < job->n; i++) {
-            const zc_l2_msg *m = &job->msgs[i];
-            uint32_t s = m->symbol;
-            if (job->parts > 1 && s % job->parts != p)
-                continue;
-            uint32_t flags = process(b, s, m, i);
-            if (job->quotes)
-                write_quote(b, s, m->ts, flags, &job->quotes[i]);
-            if (job->topk)
-                write_topk(b, s, job->k, job->topk + i * 4 * job->k);
+    /* A worker given every partition (one thread) skips the symbol test. */
+    int every = begin == 0 && end >= job->parts;
+    /* The levels zc_l2_find reads at once. */
+    size_t block = (b->cap < ZC_L2_FIND_BLOCK ? b->cap : ZC_L2_FIND_BLOCK) * ZC_L2_LEVEL * sizeof(double);
+    for (size_t i = 0; i < job->n; i++) {
+        const zc_l2_msg *m = &job->msgs[i];
+        if (i + PREFETCH_AHEAD < job->n) {
+            /* For writing, and only our own symbols: another worker's lines
+             * would bounce between cores. */
+            const zc_l2_msg *f = m + PREFETCH_AHEAD;
+            if (every || in_parts(f->symbol, job->parts, begin, end)) {
+                const char *y = (const char *)&b->sym[f->symbol];
+                __builtin_prefetch(y, 1);
+                __builtin_prefetch(y + 64, 1);
+                const char *lv = (const char *)side_levels(b, f->symbol, f->side & 1);
+                for (size_t at = 0; at < block; at += 64)
+                    __builtin_prefetch(lv + at, 1);
+            }
         }
+        uint32_t s = m->symbol;
+        if (!every && !in_parts(s, job->parts, begin, end))
+            continue;
+        uint32_t flags = process(b, s, m, i);
+        if (job->quotes)
+            write_quote(b, s, m->ts, flags, &job->quotes[i]);
+        if (job->topk)
+            write_topk(b, s, job->k, job->topk + i * 4 * job->k);
     }
 }
 
@@ -276,7 +337,7 @@ zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out)
         memset(b->lv, 0, zc_array_nbytes(b->levels));
         memset(b->cnt, 0, zc_array_nbytes(b->counts));
         b->tick = malloc(b->nsym * sizeof *b->tick);
-        b->sym = calloc(b->nsym, sizeof *b->sym);
+        b->sym = aligned_alloc(_Alignof(l2_sym), b->nsym * sizeof *b->sym);
         b->held = calloc((size_t)b->nsym * (b->window ? b->window : 1), sizeof *b->held);
         b->ev = calloc((size_t)b->nsym * b->evcap, sizeof *b->ev);
         if (!b->tick || !b->sym || !b->held || !b->ev)
@@ -286,8 +347,12 @@ zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out)
         zc_l2_destroy(b);
         return st;
     }
-    for (uint32_t s = 0; s < b->nsym; s++)
+    memset(b->sym, 0, b->nsym * sizeof *b->sym);
+    zc_l1 empty = zc_l2_top(NULL, 0, NULL, 0, nan_value());
+    for (uint32_t s = 0; s < b->nsym; s++) {
         b->tick[s] = cfg->tick ? cfg->tick[s] : 1.0;
+        b->sym[s].top = empty;
+    }
     *out = b;
     return ZC_OK;
 }
@@ -312,6 +377,8 @@ uint32_t zc_l2_symbols(const zc_l2 *b) { return b ? b->nsym : 0; }
 
 uint32_t zc_l2_capacity(const zc_l2 *b) { return b ? b->cap : 0; }
 
+uint32_t zc_l2_event_capacity(const zc_l2 *b) { return b ? b->evcap : 0; }
+
 zc_status zc_l2_depth(zc_l2 *b, zc_array **levels, zc_array **counts)
 {
     if (!b || !levels || !counts)
@@ -330,6 +397,7 @@ zc_status zc_l2_counters_get(const zc_l2 *b, uint32_t symbol, zc_l2_counters *ou
     if (symbol >= b->nsym)
         return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "symbol %u is not below %u", symbol, b->nsym);
     *out = b->sym[symbol].c;
+    out->applied = b->sym[symbol].applied;
     return ZC_OK;
 }
 
@@ -485,11 +553,15 @@ static void tracker_del(struct l2_tracker *t, l2_order *o)
 static void engine_level(zc_l2 *b, uint32_t s, int side, double price, double dqty, double dorders, uint64_t index,
                          uint64_t seq)
 {
-    if (zc_l2_add_level(side_levels(b, s, side), side_count(b, s, side), b->cap, side, price, dqty, dorders) ==
-        ZC_L2_SET_OVERFLOW)
+    int64_t n = b->sym[s].n[side];
+    int r = zc_l2_add_level(side_levels(b, s, side), &b->sym[s].n[side], b->cap, side, price, dqty, dorders);
+    if (b->sym[s].n[side] != n)
+        count_changed(b, s, side);
+    if (r & ZC_L2_SET_OVERFLOW)
         b->sym[s].c.overflow++;
-    b->sym[s].c.applied++;
-    check_crossed(b, s, index, seq, 0);
+    b->sym[s].applied++;
+    if (r & ZC_L2_SET_TOP)
+        top_changed(b, s, index, seq, 0);
 }
 
 /* Reduces a resting order by qty, removing it when nothing is left. */
@@ -626,7 +698,7 @@ zc_status zc_l2_metrics(const zc_l2 *b, const zc_l2_metrics_cfg *cfg, double *ou
     for (uint32_t s = 0; s < b->nsym; s++) {
         double *row = out + (size_t)s * ncol;
         const double *bids = side_levels(mb, s, ZC_L2_BID), *asks = side_levels(mb, s, ZC_L2_ASK);
-        int64_t nb = *side_count(mb, s, ZC_L2_BID), na = *side_count(mb, s, ZC_L2_ASK);
+        int64_t nb = b->sym[s].n[ZC_L2_BID], na = b->sym[s].n[ZC_L2_ASK];
         zc_l1 t = zc_l2_top(bids, nb, asks, na, nan);
         size_t c = 0;
         row[c++] = t.mid;

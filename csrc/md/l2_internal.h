@@ -5,19 +5,34 @@
 
 #include "zkclob/md.h"
 
+#include "../../kernels/md.h"
+
 #define ZC_L2_MAX_WINDOW 64
 
+/* Per symbol state. An in-sequence delta touches only its first two cache
+ * lines (the cached top of book, then the sequencing state and level
+ * counts) besides its side's levels; the cold part starts on a line of its
+ * own. The top is recomputed only when a best level changes, with the
+ * arithmetic of zc_l2_top, so quote rows and the crossed test need not read
+ * the other side's levels. n mirrors the public counts array, which is
+ * written only when a count changes. */
 typedef struct l2_sym {
-    uint64_t last_seq, snap_seq, last_ts;
-    int has_seq, has_snap, stale, crossed, has_ts;
+    _Alignas(64) zc_l1 top; /* NaN for an empty side */
+    uint64_t last_seq, last_ts;
+    uint64_t applied;
+    int64_t n[2];   /* levels in use per side */
     int32_t held;   /* messages held for reordering, sorted by seq */
-    uint32_t nev;   /* events recorded this call */
-    zc_l2_counters c;
+    uint8_t has_seq, has_ts, stale, crossed;
+    _Alignas(64) uint64_t snap_seq;
+    uint32_t nev; /* events recorded this call */
+    uint8_t has_snap;
+    zc_l2_counters c; /* c.applied is kept in `applied` above */
 } l2_sym;
 
 /* One zc_l2_apply call. Symbols are split into `parts` partitions (symbol %
- * parts); each partition walks the messages in arrival order, so reads and
- * quote writes stream through memory while the books stay cache resident. */
+ * parts); a worker walks the messages in arrival order once for its range of
+ * partitions, so reads and quote writes stream through memory while the
+ * books stay cache resident. */
 typedef struct l2_job {
     const zc_l2_msg *msgs;
     size_t n;
@@ -42,7 +57,7 @@ struct zc_l2 {
     const l2_job *job;    /* the call in progress */
 };
 
-/* Applies the current job's messages of partitions [begin, end). */
+/* Applies the current job's messages of partitions [begin, end) in one pass. */
 void zc_l2_apply_parts(zc_l2 *b, size_t begin, size_t end);
 
 #endif

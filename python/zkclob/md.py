@@ -313,6 +313,8 @@ class Streaming:
         self.nsym = nsym
         self.columns: Tuple[str, ...] = names
         self._s = _zkclob.MDStream(nsym, specs)
+        self._out: Optional[np.ndarray] = None
+        self._out_dict: Dict[str, np.ndarray] = {}
 
     def _inputs(self, shape_of, high, low, close, volume):
         given = {"h": ("high", high), "l": ("low", low), "c": ("close", close), "v": ("volume", volume)}
@@ -330,24 +332,31 @@ class Streaming:
         shape_of(shape)
         return out
 
-    def update(self, close=None, high=None, low=None, volume=None) -> Dict[str, np.ndarray]:
+    def update(self, close=None, high=None, low=None, volume=None,
+               out: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
         """New bars for every symbol: arrays of shape (nsym,) for one bar or (nsym, k) for k bars.
-        Returns {column: array of the same shape}."""
-        one = []
+        Returns {column: array of the same shape}.
 
-        def check(shape):
-            if shape[0] != self.nsym:
-                raise InvalidArgumentError(f"inputs have {shape[0]} symbols, the stream has {self.nsym}")
-            one.append(len(shape) == 1)
+        ``out``: a writable C-contiguous float64 array of shape ``(columns, nsym)`` for one bar, or
+        ``(columns, nsym, k)``, filled in place: no allocation per call. The result's arrays are views of it, and
+        passing the same ``out`` again returns the same dict, its views showing the new values."""
+        try:
+            # The extension takes float64 arrays as they come (a column of a history is gathered in C).
+            res = self._s.update(high, low, close, volume, out)
+        except InvalidArgumentError:
+            # Anything else: convert, or raise the precise error, then the extension checks out.
+            def check(shape):
+                if shape[0] != self.nsym:
+                    raise InvalidArgumentError(f"inputs have {shape[0]} symbols, the stream has {self.nsym}")
 
-        ins = self._inputs(check, high, low, close, volume)
-        if one[0]:
-            ins = [None if a is None else a.reshape(self.nsym, 1) for a in ins]
-            out = self._s.update(*ins)[:, :, 0]
-        else:
-            out = self._s.update(*ins)
-        # Iterating the (columns, ...) result yields its row views, cheaper than indexing per column.
-        return dict(zip(self.columns, out))
+            ins = self._inputs(check, high, low, close, volume)
+            res = self._s.update(*ins, out)
+        if out is None:
+            # Iterating the (columns, ...) result yields its row views, cheaper than indexing per column.
+            return dict(zip(self.columns, res))
+        if out is not self._out:
+            self._out, self._out_dict = out, dict(zip(self.columns, res))
+        return self._out_dict
 
     def update_ticks(self, symbols, close=None, high=None, low=None, volume=None) -> Dict[str, np.ndarray]:
         """Bars of interleaved symbols, applied in order: ``symbols[i]`` in [0, nsym) owns bar i.
@@ -429,7 +438,8 @@ class L2Book:
     and exit. Invalid messages (side, action, non-finite price, negative size) are dropped and reported.
 
     :attr:`levels` ``(symbols, 2, capacity, 3)`` [price, size, orders], best first, and :attr:`counts`
-    ``(symbols, 2)`` are live zero-copy views of the engine's depth.
+    ``(symbols, 2)`` are live zero-copy views of the engine's depth, read-only (the engine keeps the top of
+    each book and the counts alongside them).
     """
 
     def __init__(self, symbols: int, levels: int = 128, reorder_window: int = 0, tick=None,
@@ -445,16 +455,33 @@ class L2Book:
         self.symbols = symbols
         self._b = _zkclob.MDL2(symbols, levels, reorder_window, event_capacity, tick)
         self.levels, self.counts = self._b.depth()
+        self.levels.flags.writeable = False
+        self.counts.flags.writeable = False
 
-    def apply(self, msgs: np.ndarray, topk: int = 0):
+    def apply(self, msgs: np.ndarray, topk: int = 0, out: Optional[np.ndarray] = None):
         """Applies messages; returns ``(quotes, events)`` (QUOTE_DTYPE per message, L2_EVENT_DTYPE in message
-        order), plus ``topk`` levels per side after each message as ``(n, 2, k, 2)`` [price, size] when k > 0."""
+        order), plus ``topk`` levels per side after each message as ``(n, 2, k, 2)`` [price, size] when k > 0.
+
+        ``out``: a writable C-contiguous QUOTE_DTYPE array of one row per message that receives the quotes and
+        is returned as ``quotes``; reusing it from call to call saves allocating (and the kernel zeroing) a
+        fresh output each time."""
         msgs = _records("msgs", msgs, L2_DTYPE, ("seq", "price", "size", "symbol", "side"))
         k = _int_param("topk", topk)
         if k < 0:
             raise InvalidArgumentError("topk must be >= 0")
-        quotes, events, top = self._b.apply(msgs, True, k)
-        quotes = quotes.view(QUOTE_DTYPE).reshape(-1)
+        if out is not None:
+            if not isinstance(out, np.ndarray) or out.dtype != QUOTE_DTYPE:
+                raise InvalidArgumentError("out must be a QUOTE_DTYPE array")
+            if out.shape != msgs.shape:
+                raise InvalidArgumentError(f"out has shape {out.shape}, expected {msgs.shape} (one row per message)")
+            if not out.flags.c_contiguous or not out.flags.writeable or out.ctypes.data % 8:
+                raise InvalidArgumentError("out must be writable, C-contiguous and 8-byte aligned")
+            if np.may_share_memory(out, msgs):
+                raise InvalidArgumentError("out must not overlap msgs")
+            quotes, events, top = self._b.apply(msgs, False, k, out)
+        else:
+            quotes, events, top = self._b.apply(msgs, True, k)
+            quotes = quotes.view(QUOTE_DTYPE).reshape(-1)
         events = events.view(L2_EVENT_DTYPE).reshape(-1)
         return (quotes, events, top) if k else (quotes, events)
 

@@ -153,6 +153,66 @@ static void test_stream_equals_batch(void **state)
     zc_md_stream_destroy(s);
 }
 
+/* Streams of 9 symbols (two groups of 4 that go through the AVX2 lock-step
+ * path, and a lone one): one bar per call, a chunk of bars, then ticks. The
+ * walk puts a gap in symbol 1 at bar 50 (group 0 leaves lock step with the
+ * chunk that holds it) and ticks move group 1 to the scalar path with its
+ * state exported; every output equals the batch. */
+static void test_stream_vector_groups_equal_batch(void **state)
+{
+    (void)state;
+    enum { S = 9, N = 240, C = 10 };
+    static double h[S * N], l[S * N], c[S * N], v[S * N], batch[3][S * N], out[C][S * N];
+    walk(h, l, c, v, S, N);
+    zc_md_indicator inds[4] = {{ZC_MD_MACD, {12, 26, 9}, {0, 0}},
+                               {ZC_MD_CCI, {14, 0, 0}, {0, 0}},
+                               {ZC_MD_STOCH, {5, 3, 3}, {0, 0}},
+                               {ZC_MD_BBANDS, {20, 0, 0}, {2.0, 1.5}}};
+    zc_md_stream *s;
+    assert_int_equal(zc_md_stream_create(S, inds, 4, &s), ZC_OK);
+    assert_int_equal(zc_md_stream_columns(s), C - 1);
+    static double hh[S * N], ll[S * N], cc[S * N], o[C * S * N];
+    int t = 0;
+    /* k bars for every symbol: inputs (S x k) from the rows, outputs (columns x S x k) back into out. */
+    for (int k; t < 200; t += k) {
+        k = t < 40 ? 1 : 160;
+        for (int sym = 0; sym < S; sym++)
+            for (int j = 0; j < k; j++) {
+                hh[sym * k + j] = h[sym * N + t + j];
+                ll[sym * k + j] = l[sym * N + t + j];
+                cc[sym * k + j] = c[sym * N + t + j];
+            }
+        assert_int_equal(zc_md_stream_update(s, (size_t)k, hh, ll, cc, NULL, o), ZC_OK);
+        for (int col = 0; col < C - 1; col++)
+            for (int sym = 0; sym < S; sym++)
+                for (int j = 0; j < k; j++)
+                    out[col][sym * N + t + j] = o[(col * S + sym) * k + j];
+    }
+    /* The remaining bars as ticks, symbol by symbol from the last one (groups 2, 1, 0). */
+    for (; t < N; t++) {
+        uint32_t sym[S];
+        for (int k = 0; k < S; k++) {
+            sym[k] = (uint32_t)(S - 1 - k);
+            hh[k] = h[sym[k] * N + t];
+            ll[k] = l[sym[k] * N + t];
+            cc[k] = c[sym[k] * N + t];
+        }
+        assert_int_equal(zc_md_stream_update_ticks(s, S, sym, hh, ll, cc, NULL, o), ZC_OK);
+        for (int k = 0; k < S; k++)
+            for (int col = 0; col < C - 1; col++)
+                out[col][sym[k] * N + t] = o[k * (C - 1) + col];
+    }
+    int dev = cpu_device(), col = 0;
+    for (int j = 0; j < 4; j++) {
+        double *b[3] = {batch[0], batch[1], batch[2]};
+        assert_int_equal(zc_md_indicator_batch(&dev, &inds[j], S, N, h, l, c, v, b), ZC_OK);
+        for (int q = 0; q < zc_md_indicator_outputs(&inds[j]); q++, col++)
+            for (int i = 0; i < S * N; i++)
+                assert_true(isnan(batch[q][i]) ? isnan(out[col][i]) : out[col][i] == batch[q][i]);
+    }
+    zc_md_stream_destroy(s);
+}
+
 /* The combined batch's 4-lane AVX2 path (gap-free groups of 4 symbols) gives
  * the bits of the scalar path; row 1 has a gap, so group 0 stays scalar, and
  * row 8 is a tail of one. */
@@ -282,7 +342,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sma_ema_known_answers), cmocka_unit_test(test_gap_restarts_the_indicator),
         cmocka_unit_test(test_checks_and_errors),     cmocka_unit_test(test_opencl_equals_cpu),
-        cmocka_unit_test(test_stream_equals_batch),   cmocka_unit_test(test_l2_sequencing_and_metrics),
+        cmocka_unit_test(test_stream_equals_batch),   cmocka_unit_test(test_stream_vector_groups_equal_batch),
+        cmocka_unit_test(test_l2_sequencing_and_metrics),
         cmocka_unit_test(test_bars_and_flow),         cmocka_unit_test(test_vector_path_equals_scalar),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

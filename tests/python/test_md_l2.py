@@ -272,6 +272,104 @@ def test_depth_views_are_live_and_zero_copy():
     assert book.counts[1, 1] == 1 and book.levels[1, 1, 0].tolist() == [10.5, 3, 2]
 
 
+def deep_stream(rng, n, offsets=40):
+    """One symbol's in-sequence deltas over many price levels (deeper than the block zc_l2_find counts at once),
+    a fifth of them removals."""
+    m = np.zeros(n, md.L2_DTYPE)
+    m["seq"] = np.arange(1, n + 1)
+    m["ts"] = m["seq"]
+    m["side"] = rng.integers(0, 2, n)
+    off = rng.integers(1, offsets + 1, n)
+    m["price"] = np.where(m["side"] == 0, 1000 - off, 1000 + off) * 0.01
+    m["size"] = np.where(rng.random(n) < 0.2, 0.0, rng.integers(1, 100, n))
+    m["orders"] = rng.integers(0, 5, n)
+    return m
+
+
+@pytest.mark.parametrize("cap", [4, 15, 16, 17, 64])
+def test_deep_books_match_reference(cap):
+    msgs = deep_stream(np.random.default_rng(cap), 3000)
+    book = md.L2Book(1, levels=cap, event_capacity=msgs.size)
+    q, ev = book.apply(msgs)
+    (ref,), rq = run_reference(msgs, 1, cap=cap)
+    rb, ra = ref.top()
+    bids, asks = book.depth(0)
+    np.testing.assert_array_equal(bids, np.array([[p, sz, o] for p, (sz, o) in rb]).reshape(-1, 3))
+    np.testing.assert_array_equal(asks, np.array([[p, sz, o] for p, (sz, o) in ra]).reshape(-1, 3))
+    for i, (_, bb, ba, _, _) in enumerate(rq):
+        for top, px, sz in ((bb, "bid", "bid_size"), (ba, "ask", "ask_size")):
+            if top is None:
+                assert math.isnan(q[px][i]) and math.isnan(q[sz][i]), i
+            else:
+                assert (q[px][i], q[sz][i]) == (top[0], top[1][0]), i
+    assert sorted((int(e["index"]), md.EVENT_KINDS[int(e["kind"])]) for e in ev) == sorted(
+        (i, k) for (i, k, _) in ref.events)
+    assert book.counters(0)["applied"] == msgs.size
+
+
+def test_apply_into_reused_out_equals_fresh_quotes():
+    rng = np.random.default_rng(21)
+    msgs = random_stream(rng, 3, 200, window=2)
+    fresh = md.L2Book(3, reorder_window=2)
+    reused = md.L2Book(3, reorder_window=2)
+    half = msgs.size // 2
+    out = np.empty(half, md.QUOTE_DTYPE)
+    for part in (msgs[:half], msgs[half:2 * half]):
+        q, ev = fresh.apply(part)
+        q2, ev2 = reused.apply(part, out=out)
+        assert q2 is out
+        assert q.tobytes() == out.tobytes() and ev.tobytes() == ev2.tobytes()
+    q, _, top = fresh.apply(msgs[2 * half:], topk=3)
+    out = np.empty(msgs.size - 2 * half, md.QUOTE_DTYPE)
+    q2, _, top2 = reused.apply(msgs[2 * half:], topk=3, out=out)
+    assert q2 is out and q.tobytes() == out.tobytes() and top.tobytes() == top2.tobytes()
+    for s in range(3):
+        assert fresh.counters(s) == reused.counters(s)
+        for a, b in zip(fresh.depth(s), reused.depth(s)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_apply_out_bad_arguments_leave_the_book_unchanged():
+    msgs = deep_stream(np.random.default_rng(5), 50)
+    book = md.L2Book(1, levels=8)
+    book.apply(msgs[:10])
+    before = (book.levels.copy(), book.counts.copy(), book.counters(0))
+    rest = msgs[10:].copy()
+    n = rest.size
+    buf = np.zeros(n * md.QUOTE_DTYPE.itemsize + 64, np.uint8)
+    bad = [np.empty(n, np.float64), np.empty(n + 1, md.QUOTE_DTYPE), np.empty(n - 1, md.QUOTE_DTYPE),
+           np.empty((n, 1), md.QUOTE_DTYPE), np.empty(2 * n, md.QUOTE_DTYPE)[::2],
+           buf[1:1 + n * md.QUOTE_DTYPE.itemsize].view(md.QUOTE_DTYPE), [0] * n]
+    ro = np.empty(n, md.QUOTE_DTYPE)
+    ro.flags.writeable = False
+    bad.append(ro)
+    shared = np.zeros(n * md.QUOTE_DTYPE.itemsize, np.uint8)
+    overlapping = shared.view(md.QUOTE_DTYPE)
+    inside = shared[:n * md.L2_DTYPE.itemsize].view(md.L2_DTYPE)
+    inside[:] = rest
+    for out in bad:
+        with pytest.raises(zc.InvalidArgumentError):
+            book.apply(rest, out=out)
+    with pytest.raises(zc.InvalidArgumentError, match="overlap"):
+        book.apply(inside, out=overlapping)
+    for out in (np.empty(n + 1, md.QUOTE_DTYPE), bad[5], ro):  # the extension checks too
+        with pytest.raises(zc.InvalidArgumentError):
+            book._b.apply(rest, False, 0, out)
+    np.testing.assert_array_equal(book.levels, before[0])
+    np.testing.assert_array_equal(book.counts, before[1])
+    assert book.counters(0) == before[2]
+    q, _ = book.apply(rest, out=np.empty(n, md.QUOTE_DTYPE))
+    assert q["flags"].tolist() == [md.F_APPLIED] * n
+
+
+def test_depth_views_are_read_only():
+    book = md.L2Book(1)
+    with pytest.raises(ValueError):
+        book.levels[0, 0, 0, 0] = 1.0
+    with pytest.raises(ValueError):
+        book.counts[0, 0] = 3
+
+
 def test_metrics_match_reference():
     rng = np.random.default_rng(4)
     msgs = random_stream(rng, 3, 300, faults=False)
@@ -466,3 +564,21 @@ def test_property_l2_matches_reference(seed, window):
         assert bids[:, 0].tolist() == [p for p, _ in rb] and asks[:, 0].tolist() == [p for p, _ in ra]
     assert sorted((int(e["index"]), md.EVENT_KINDS[int(e["kind"])]) for e in ev) == \
         sorted((i, k) for b in books for (i, k, _) in b.events)
+
+
+def test_every_event_is_returned_when_there_are_more_than_messages():
+    """Each message below both runs time backwards and crosses or uncrosses the book: two events per
+    message, all of them returned (the call keeps up to event_capacity per symbol)."""
+    n = 300
+    m = np.zeros(n, md.L2_DTYPE)
+    m["seq"] = np.arange(1, n + 1)
+    m["ts"] = np.arange(n, 0, -1)
+    m["side"] = [0, 1] + [0] * (n - 2)
+    m["price"] = [100, 101] + [102] * (n - 2)
+    m["size"] = [1, 1] + [3, 0] * ((n - 2) // 2)
+    book = md.L2Book(2, event_capacity=1000)
+    _, ev = book.apply(m)
+    kinds = [md.EVENT_KINDS[k] for k in ev["kind"]]
+    assert kinds.count("ts_backwards") == n - 1
+    assert kinds.count("crossed") == (n - 2) // 2 and kinds.count("uncrossed") == (n - 2) // 2
+    assert len(ev) == 2 * n - 3 > n + 64 and book.counters(0)["events_lost"] == 0

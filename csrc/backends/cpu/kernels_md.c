@@ -41,6 +41,10 @@ static int have_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_c
  * core overlaps the latency of one symbol's chain with the others'. */
 #define LANES 4
 
+/* Batch outputs larger than this cannot stay in cache until they are read:
+ * the AVX2 path writes them with non-temporal stores. */
+#define STREAM_STORE_BYTES ((size_t)64 << 20)
+
 static zc_ind_params params_from(const zc_karg *a)
 {
     zc_ind_params p;
@@ -171,6 +175,7 @@ static inline void md_indicators(const zc_karg *args, size_t begin, size_t end)
     double *ring = zc_cpu_ptr(&args[17]);
 #ifdef FMA_CLONE
     int vec = md4_usable(&p, 1);
+    int nt = (size_t)(args[7].v.u64 * ntime) * sizeof(double) * (size_t)zc_ind_outputs(p.kind) > STREAM_STORE_BYTES;
 #endif
     size_t s = begin;
     for (; s + LANES <= end; s += LANES) {
@@ -187,10 +192,8 @@ static inline void md_indicators(const zc_karg *args, size_t begin, size_t end)
             lring[l] = ring + (s + (size_t)l) * ring_len;
         }
 #ifdef FMA_CLONE
-        if (vec && rows_finite(lin, zc_ind_inputs(p.kind), (int64_t)ntime)) {
-            zc_cpu_md4_multi(&p, 1, lin, (int64_t)ntime, out, off, lring[0]);
+        if (vec && zc_cpu_md4_multi(&p, 1, lin, (int64_t)ntime, out, off, lring[0], nt))
             continue;
-        }
 #endif
         lanes_run(&p, lin, (int64_t)ntime, lout, lring);
     }
@@ -220,14 +223,11 @@ static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t
     double *ring = zc_cpu_ptr(&args[12]);
     size_t plane = (size_t)(nsym * ntime);
     int vec = md4_usable(params, count);
-    uint32_t need = 0;
     double *cols[3 * ZC_MD4_MAX_INDICATORS];
     size_t ncols = 0;
-    for (uint32_t j = 0; j < count && vec; j++) {
-        need |= zc_ind_inputs(params[j].kind);
+    for (uint32_t j = 0; j < count && vec; j++)
         for (int q = 0; q < zc_ind_outputs(params[j].kind); q++, ncols++)
             cols[ncols] = out + ncols * plane;
-    }
     for (size_t s = begin; s < end; s += LANES) {
         int lanes = end - s < LANES ? (int)(end - s) : LANES;
         size_t col = 0, roff = 0;
@@ -240,10 +240,9 @@ static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t
                 for (int i = 0; i < 4; i++)
                     rows[i][l] = in[i] + off[l];
             }
-            if (rows_finite(rows, need, (int64_t)ntime)) {
-                zc_cpu_md4_multi(params, count, rows, (int64_t)ntime, cols, off, ring + s * ring_len);
+            if (zc_cpu_md4_multi(params, count, rows, (int64_t)ntime, cols, off, ring + s * ring_len,
+                                 plane * ncols * sizeof(double) > STREAM_STORE_BYTES))
                 continue;
-            }
         }
 #endif
         for (uint32_t j = 0; j < count; j++) {
@@ -274,20 +273,50 @@ static inline void md_indicators_multi(const zc_karg *args, size_t begin, size_t
 
 ZC_MD_ENTRY(zc_cpu_md_indicators_multi, md_indicators_multi)
 
-/* Streaming state layout (csrc/md/indicators.c): states[sym * nspec + j],
- * rings at sym * ring_per_sym, indicator j's ring after those of 0..j-1. */
+/* Streaming state layout (csrc/md/indicators.c). Symbols form groups of
+ * LANES (the last one may be shorter); mode[g] says where group g's state is:
+ * - ZC_STREAM_FRESH: nowhere yet: its scalar states are freshly initialised;
+ * - ZC_STREAM_VECTOR: in lock step, as ZC_MD4_STATE_BYTES per indicator at
+ *   vstates + g * nspec * ZC_MD4_STATE_BYTES and a lane-interleaved ring at
+ *   vrings + g * LANES * ring_per_sym (full groups of gap-free symbols with
+ *   the AVX2 path only);
+ * - ZC_STREAM_SCALAR: states[sym * nspec + j], rings at sym * ring_per_sym,
+ *   indicator j's ring after those of 0..j-1.
+ * A vector group goes scalar for good (until a reset) when a bar with a gap
+ * reaches any of its symbols, when ticks reach it, or when SIMD is switched
+ * off; its state is exported lane by lane, so results do not change. */
+#define ZC_STREAM_FRESH 0
+#define ZC_STREAM_VECTOR 1
+#define ZC_STREAM_SCALAR 2
+
 typedef struct stream_view {
     zc_ind_state *states;
     double *rings;
     const zc_ind_params *params;
     uint32_t nspec;
     uint64_t ring_per_sym;
+    char *vstates;
+    double *vrings;
+    uint8_t *mode;
 } stream_view;
 
 static stream_view stream_from(const zc_karg *a)
 {
-    stream_view v = {zc_cpu_ptr(&a[0]), zc_cpu_ptr(&a[1]), zc_cpu_ptr(&a[2]), a[3].v.u32, a[4].v.u64};
+    stream_view v = {zc_cpu_ptr(&a[0]), zc_cpu_ptr(&a[1]), zc_cpu_ptr(&a[2]), a[3].v.u32, a[4].v.u64,
+                     zc_cpu_ptr(&a[5]), zc_cpu_ptr(&a[6]), zc_cpu_ptr(&a[7])};
     return v;
+}
+
+/* Group g's state as scalar states, whatever mode it was in. */
+static void stream_to_scalar(const stream_view *sv, size_t g)
+{
+#ifdef FMA_CLONE
+    if (sv->mode[g] == ZC_STREAM_VECTOR)
+        zc_cpu_md4_export(sv->params, sv->nspec, sv->vstates + g * sv->nspec * ZC_MD4_STATE_BYTES,
+                          sv->vrings + g * LANES * sv->ring_per_sym, sv->ring_per_sym,
+                          sv->states + g * LANES * sv->nspec, sv->rings + g * LANES * sv->ring_per_sym);
+#endif
+    sv->mode[g] = ZC_STREAM_SCALAR;
 }
 
 /* Bar t of symbol s through indicator j's typed state machine, with
@@ -298,8 +327,8 @@ static stream_view stream_from(const zc_karg *a)
 #define STREAM_CASE(KIND, NOUT, COMPLETE, STEP)                                                                \
     case KIND:                                                                                                 \
         for (size_t s = begin; s < end; s++) {                                                                 \
-            zc_ind_state *st = &sv.states[s * sv.nspec + j];                                                   \
-            double *ring = sv.rings + s * sv.ring_per_sym + roff; /* unused by some kinds */                   \
+            zc_ind_state *st = &sv->states[s * sv->nspec + j];                                                 \
+            double *ring = sv->rings + s * sv->ring_per_sym + roff; /* unused by some kinds */                 \
             (void)ring;                                                                                        \
             for (uint64_t t = 0; t < nbars; t++) {                                                             \
                 double o[3] = {nan, nan, nan};                                                                 \
@@ -313,21 +342,15 @@ static stream_view stream_from(const zc_karg *a)
         }                                                                                                      \
         break;
 
-/* args: states, rings, params, nspec, ring_per_sym, nsym, nbars, high, low,
- * close, volume, out (columns x nsym x nbars). Indicator by indicator over
- * the symbols, so each inner loop runs one state machine. */
-static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
+/* Symbols [begin, end), all in scalar mode, indicator by indicator, so each
+ * inner loop runs one state machine. */
+static inline void stream_bars_scalar(const stream_view *sv, uint64_t nsym, uint64_t nbars, const double *const in[4],
+                                      double *out, size_t begin, size_t end)
 {
-    stream_view sv = stream_from(args);
-    uint64_t nsym = args[5].v.u64, nbars = args[6].v.u64;
-    const double *in[4];
-    for (int i = 0; i < 4; i++)
-        in[i] = zc_cpu_ptr(&args[7 + i]);
-    double *out = zc_cpu_ptr(&args[11]);
     double nan = zc_ind_nan();
     size_t col = 0, roff = 0;
-    for (uint32_t j = 0; j < sv.nspec; j++) {
-        const zc_ind_params *p = &sv.params[j];
+    for (uint32_t j = 0; j < sv->nspec; j++) {
+        const zc_ind_params *p = &sv->params[j];
         switch (p->kind) {
             STREAM_CASE(ZC_IND_SMA, 1, FIN(SV(2)), zc_sma_step(&st->sma, ring, SV(2), o))
             STREAM_CASE(ZC_IND_EMA, 1, FIN(SV(2)), zc_emaind_step(&st->ema, SV(2), o))
@@ -359,35 +382,101 @@ static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
 #undef HLC
 #undef STREAM_CASE
 
+/* args: states, rings, params, nspec, ring_per_sym, vstates, vrings, mode,
+ * nsym, nbars, high, low, close, volume, out (columns x nsym x nbars); one
+ * work item per group of LANES symbols. Gap-free full groups advance in lock
+ * step through the AVX2 path (the batch path's tiles, from the state the
+ * group keeps between calls); runs of other groups go through the scalar
+ * state machines. */
+static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
+{
+    stream_view sv = stream_from(args);
+    uint64_t nsym = args[8].v.u64, nbars = args[9].v.u64;
+    const double *in[4];
+    for (int i = 0; i < 4; i++)
+        in[i] = zc_cpu_ptr(&args[10 + i]);
+    double *out = zc_cpu_ptr(&args[14]);
+#ifdef FMA_CLONE
+    int vec = md4_usable(sv.params, sv.nspec);
+    uint32_t need = 0;
+    double *cols[3 * ZC_MD4_MAX_INDICATORS];
+    size_t ncols = 0;
+    for (uint32_t j = 0; j < sv.nspec && vec; j++) {
+        need |= zc_ind_inputs(sv.params[j].kind);
+        for (int q = 0; q < zc_ind_outputs(sv.params[j].kind); q++, ncols++)
+            cols[ncols] = out + ncols * nsym * nbars;
+    }
+#endif
+    size_t run = begin * LANES; /* first symbol of the pending scalar run */
+    for (size_t g = begin; g < end; g++) {
+        size_t s0 = g * LANES, s1 = s0 + LANES < nsym ? s0 + LANES : (size_t)nsym;
+#ifdef FMA_CLONE
+        if (vec && s1 - s0 == LANES && sv.mode[g] != ZC_STREAM_SCALAR) {
+            const double *rows[4][LANES];
+            size_t off[LANES];
+            for (int l = 0; l < LANES; l++) {
+                off[l] = (s0 + (size_t)l) * nbars;
+                for (int i = 0; i < 4; i++)
+                    rows[i][l] = in[i] + off[l];
+            }
+            if (rows_finite(rows, need, (int64_t)nbars)) {
+                char *vst = sv.vstates + g * sv.nspec * ZC_MD4_STATE_BYTES;
+                if (sv.mode[g] == ZC_STREAM_FRESH)
+                    zc_cpu_md4_init(sv.params, sv.nspec, vst);
+                sv.mode[g] = ZC_STREAM_VECTOR;
+                if (run < s0)
+                    stream_bars_scalar(&sv, nsym, nbars, in, out, run, s0);
+                zc_cpu_md4_run(sv.params, sv.nspec, vst, rows, (int64_t)nbars, cols, off,
+                               sv.vrings + g * LANES * sv.ring_per_sym);
+                run = s1;
+                continue;
+            }
+        }
+#endif
+        stream_to_scalar(&sv, g);
+    }
+    size_t last = end * LANES < nsym ? end * LANES : (size_t)nsym;
+    if (run < last)
+        stream_bars_scalar(&sv, nsym, nbars, in, out, run, last);
+}
+
 ZC_MD_ENTRY(zc_cpu_md_stream_bars, md_stream_bars)
 
-/* args: states, rings, params, nspec, ring_per_sym, offsets (nsym + 1),
- * order (ticks grouped by symbol, in arrival order), high, low, close,
- * volume, out (n x columns), columns */
+/* args: states, rings, params, nspec, ring_per_sym, vstates, vrings, mode,
+ * offsets (nsym + 1), order (ticks grouped by symbol, in arrival order),
+ * high, low, close, volume, out (n x columns), columns, nsym; one work item
+ * per group of LANES symbols. */
 static inline void md_stream_ticks(const zc_karg *args, size_t begin, size_t end)
 {
     stream_view sv = stream_from(args);
-    const uint64_t *offsets = zc_cpu_ptr(&args[5]);
-    const uint64_t *order = zc_cpu_ptr(&args[6]);
+    const uint64_t *offsets = zc_cpu_ptr(&args[8]);
+    const uint64_t *order = zc_cpu_ptr(&args[9]);
     const double *in[4];
     for (int i = 0; i < 4; i++)
-        in[i] = zc_cpu_ptr(&args[7 + i]);
-    double *out = zc_cpu_ptr(&args[11]);
-    uint32_t columns = args[12].v.u32;
-    for (size_t s = begin; s < end; s++) {
-        for (uint64_t k = offsets[s]; k < offsets[s + 1]; k++) {
-            size_t i = (size_t)order[k];
-            double *ring = sv.rings + s * sv.ring_per_sym;
-            double *o_row = out + i * columns;
-            for (uint32_t j = 0; j < sv.nspec; j++) {
-                const zc_ind_params *p = &sv.params[j];
-                double o[3];
-                zc_ind_bar(p, &sv.states[s * sv.nspec + j], ring, zc_ind_inputs(p->kind), in[0][i], in[1][i],
-                           in[2][i], in[3][i], o);
-                int nout = zc_ind_outputs(p->kind);
-                for (int q = 0; q < nout; q++)
-                    *o_row++ = o[q];
-                ring += zc_ind_ring_len(p);
+        in[i] = zc_cpu_ptr(&args[10 + i]);
+    double *out = zc_cpu_ptr(&args[14]);
+    uint32_t columns = args[15].v.u32;
+    uint64_t nsym = args[16].v.u64;
+    for (size_t g = begin; g < end; g++) {
+        size_t s0 = g * LANES, s1 = s0 + LANES < nsym ? s0 + LANES : (size_t)nsym;
+        if (offsets[s0] == offsets[s1])
+            continue;
+        stream_to_scalar(&sv, g);
+        for (size_t s = s0; s < s1; s++) {
+            for (uint64_t k = offsets[s]; k < offsets[s + 1]; k++) {
+                size_t i = (size_t)order[k];
+                double *ring = sv.rings + s * sv.ring_per_sym;
+                double *o_row = out + i * columns;
+                for (uint32_t j = 0; j < sv.nspec; j++) {
+                    const zc_ind_params *p = &sv.params[j];
+                    double o[3];
+                    zc_ind_bar(p, &sv.states[s * sv.nspec + j], ring, zc_ind_inputs(p->kind), in[0][i], in[1][i],
+                               in[2][i], in[3][i], o);
+                    int nout = zc_ind_outputs(p->kind);
+                    for (int q = 0; q < nout; q++)
+                        *o_row++ = o[q];
+                    ring += zc_ind_ring_len(p);
+                }
             }
         }
     }

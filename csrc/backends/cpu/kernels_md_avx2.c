@@ -367,6 +367,16 @@ static inline AVX2 void minmax4(st4 *st, double *ring, v4 h, v4 l, v4 *highest, 
     *lowest = MIN(rget(sl, r + 1), m->lo);
 }
 
+/* zc_cci_step's output from the typical price, window mean and mean deviation. */
+static inline AVX2 v4 cci4(v4 tp, v4 avg, v4 dev)
+{
+    v4 zero = _mm256_setzero_pd(), eps = SET1(ZC_TA_EPSILON);
+    v4 tv = SUB(tp, avg);
+    v4 band = MUL(eps, vabs(avg));
+    v4 ok = _mm256_and_pd(GT(vabs(tv), band), GT(vabs(dev), band));
+    return sel(ok, DIV(tv, MUL(SET1(0.015), dev)), zero);
+}
+
 /* ---- one tile of one indicator: H, L, C, V are bar-major, o[q][t] ---- */
 
 typedef struct tile4 {
@@ -527,13 +537,43 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     case ZC_IND_CCI: {
         __typeof__(st->u.cci) *s = &st->u.cci;
         int32_t n = s->n;
-        v4 three = SET1(3.0), dn = SET1((double)n), eps = SET1(ZC_TA_EPSILON), k015 = SET1(0.015);
+        v4 three = SET1(3.0), dn = SET1((double)n);
         for (int t = 0; t < B; t++) {
             v4 tp = DIV(ADD(ADD(H[t], L[t]), C[t]), three);
-            rput(ring, s->pos, tp);
-            s->pos = zc_ind_wrap(s->pos, n);
+            int32_t p0 = s->pos;
+            rput(ring, p0, tp);
+            s->pos = zc_ind_wrap(p0, n);
             if (st->k++ < n - 1) {
                 o[0][t] = nan;
+                continue;
+            }
+            if (t + 1 < B) {
+                /* Bars t and t + 1 together: their windows differ in the slot
+                 * t + 1 writes, so both sums run in slot order as two
+                 * independent chains, each the same additions as alone. */
+                v4 tp1 = DIV(ADD(ADD(H[t + 1], L[t + 1]), C[t + 1]), three);
+                int32_t p1 = s->pos;
+                v4 old = rget(ring, p1);
+                rput(ring, p1, tp1);
+                s->pos = zc_ind_wrap(p1, n);
+                st->k++;
+                v4 a0 = zero, a1 = zero;
+                for (int32_t j = 0; j < n; j++) {
+                    v4 x = rget(ring, j);
+                    a0 = ADD(a0, j == p1 ? old : x);
+                    a1 = ADD(a1, x);
+                }
+                a0 = DIV(a0, dn);
+                a1 = DIV(a1, dn);
+                v4 d0 = zero, d1 = zero;
+                for (int32_t j = 0; j < n; j++) {
+                    v4 x = rget(ring, j);
+                    d0 = ADD(d0, vabs(SUB(j == p1 ? old : x, a0)));
+                    d1 = ADD(d1, vabs(SUB(x, a1)));
+                }
+                o[0][t] = cci4(tp, a0, DIV(d0, dn));
+                o[0][t + 1] = cci4(tp1, a1, DIV(d1, dn));
+                t++;
                 continue;
             }
             v4 avg = zero;
@@ -543,11 +583,7 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
             v4 dev = zero;
             for (int32_t j = 0; j < n; j++)
                 dev = ADD(dev, vabs(SUB(rget(ring, j), avg)));
-            dev = DIV(dev, dn);
-            v4 tv = SUB(tp, avg);
-            v4 band = MUL(eps, vabs(avg));
-            v4 ok = _mm256_and_pd(GT(vabs(tv), band), GT(vabs(dev), band));
-            o[0][t] = sel(ok, DIV(tv, MUL(k015, dev)), zero);
+            o[0][t] = cci4(tp, avg, DIV(dev, dn));
         }
         break;
     }
@@ -640,25 +676,56 @@ static inline AVX2 void transpose4(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
     *r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-static AVX2 void load_tile(const double *const row[4], int64_t t0, int B, v4 *dst)
+/* Transposes B bars of four rows into dst; *fin accumulates x - x over
+ * them, which stays 0 while every value is finite (NaN once one is not). */
+static AVX2 void load_tile(const double *const row[4], int64_t t0, int B, v4 *dst, v4 *fin)
 {
     int t = 0;
+    v4 acc = *fin;
     for (; t + 4 <= B; t += 4) {
         v4 a = _mm256_loadu_pd(row[0] + t0 + t), b = _mm256_loadu_pd(row[1] + t0 + t);
         v4 c = _mm256_loadu_pd(row[2] + t0 + t), d = _mm256_loadu_pd(row[3] + t0 + t);
+        acc = ADD(acc, ADD(ADD(SUB(a, a), SUB(b, b)), ADD(SUB(c, c), SUB(d, d))));
         transpose4(&a, &b, &c, &d);
         dst[t] = a;
         dst[t + 1] = b;
         dst[t + 2] = c;
         dst[t + 3] = d;
     }
-    for (; t < B; t++)
+    for (; t < B; t++) {
         dst[t] = _mm256_setr_pd(row[0][t0 + t], row[1][t0 + t], row[2][t0 + t], row[3][t0 + t]);
+        acc = ADD(acc, SUB(dst[t], dst[t]));
+    }
+    *fin = acc;
 }
 
-static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[4])
+/* Two halves of x as non-temporal 16-byte stores (p 16-byte aligned). */
+static inline AVX2 void stream2(double *p, v4 x)
+{
+    _mm_stream_pd(p, _mm256_castpd256_pd128(x));
+    _mm_stream_pd(p + 2, _mm256_extractf128_pd(x, 1));
+}
+
+/* nt: non-temporal stores where the rows are 16-byte aligned (NumPy's large
+ * buffers are 16 bytes past a page), for outputs too large to stay in cache:
+ * no read for ownership of lines that are entirely overwritten, half the
+ * memory traffic. */
+static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[4], int nt)
 {
     int t = 0;
+    uintptr_t mis = 0;
+    for (int l = 0; l < 4; l++)
+        mis |= (uintptr_t)(row[l] + t0);
+    if (nt && (mis & 15) == 0) {
+        for (; t + 4 <= B; t += 4) {
+            v4 a = src[t], b = src[t + 1], c = src[t + 2], d = src[t + 3];
+            transpose4(&a, &b, &c, &d);
+            stream2(row[0] + t0 + t, a);
+            stream2(row[1] + t0 + t, b);
+            stream2(row[2] + t0 + t, c);
+            stream2(row[3] + t0 + t, d);
+        }
+    }
     for (; t + 4 <= B; t += 4) {
         v4 a = src[t], b = src[t + 1], c = src[t + 2], d = src[t + 3];
         transpose4(&a, &b, &c, &d);
@@ -675,36 +742,170 @@ static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[
     }
 }
 
-AVX2 void zc_cpu_md4_multi(const zc_ind_params *params, uint32_t count, const double *const in[4][4], int64_t T,
-                           double *const *cols, const size_t off[4], double *ring)
+_Static_assert(sizeof(st4) <= ZC_MD4_STATE_BYTES, "a vector state fits the bytes the caller sets aside");
+_Static_assert(ZC_MD4_STATE_BYTES % 32 == 0 && ZC_MD4_STATE_BYTES <= 4 * sizeof(zc_ind_state),
+               "vector states stay 32-byte aligned in an array, within four scalar states' bytes");
+
+AVX2 void zc_cpu_md4_init(const zc_ind_params *params, uint32_t count, void *states)
 {
-    st4 states[ZC_MD4_MAX_INDICATORS];
+    for (uint32_t j = 0; j < count; j++)
+        st4_init(&params[j], (st4 *)((char *)states + (size_t)j * ZC_MD4_STATE_BYTES));
+}
+
+/* Returns 0, leaving the states and outputs partly advanced, at the first
+ * tile with a value that is not finite in an input the indicators read. */
+static AVX2 int md4_run(const zc_ind_params *params, uint32_t count, void *states, const double *const in[4][4],
+                        int64_t T, double *const *cols, const size_t off[4], double *ring, int nt)
+{
     tile4 tl;
     uint32_t need = 0;
-    for (uint32_t j = 0; j < count; j++) {
-        st4_init(&params[j], &states[j]);
+    v4 fin = _mm256_setzero_pd();
+    for (uint32_t j = 0; j < count; j++)
         need |= zc_ind_inputs(params[j].kind);
-    }
     for (int64_t t0 = 0; t0 < T; t0 += TILE) {
         int B = T - t0 < TILE ? (int)(T - t0) : TILE;
         for (int i = 0; i < 4; i++)
             if (need & (1u << i))
-                load_tile(in[i], t0, B, tl.in[i]);
+                load_tile(in[i], t0, B, tl.in[i], &fin);
+        if (_mm256_movemask_pd(_mm256_cmp_pd(fin, _mm256_setzero_pd(), _CMP_NEQ_UQ)))
+            return 0;
         size_t col = 0, roff = 0;
         for (uint32_t j = 0; j < count; j++) {
             const zc_ind_params *p = &params[j];
             int nout = zc_ind_outputs(p->kind);
-            run_tile(p, &states[j], ring + 4 * roff, &tl, B);
+            run_tile(p, (st4 *)((char *)states + (size_t)j * ZC_MD4_STATE_BYTES), ring + 4 * roff, &tl, B);
             for (int q = 0; q < nout; q++) {
                 double *row[4];
                 for (int l = 0; l < 4; l++)
                     row[l] = cols[col + (size_t)q] + off[l];
-                store_tile(tl.out[q], t0, B, row);
+                store_tile(tl.out[q], t0, B, row, nt);
             }
             col += (size_t)nout;
             roff += (size_t)zc_ind_ring_len(p);
         }
     }
+    return 1;
+}
+
+AVX2 void zc_cpu_md4_run(const zc_ind_params *params, uint32_t count, void *states, const double *const in[4][4],
+                         int64_t T, double *const *cols, const size_t off[4], double *ring)
+{
+    (void)md4_run(params, count, states, in, T, cols, off, ring, 0); /* the caller checked the inputs */
+}
+
+AVX2 int zc_cpu_md4_multi(const zc_ind_params *params, uint32_t count, const double *const in[4][4], int64_t T,
+                          double *const *cols, const size_t off[4], double *ring, int nt)
+{
+    _Alignas(32) char states[ZC_MD4_MAX_INDICATORS * ZC_MD4_STATE_BYTES];
+    zc_cpu_md4_init(params, count, states);
+    int done = md4_run(params, count, states, in, T, cols, off, ring, nt);
+    if (nt)
+        _mm_sfence(); /* streamed lines are ordered before any later store to them and the launch's end */
+    return done;
+}
+
+/* ---- back to four scalar states ---- */
+
+static AVX2 double lane(v4 x, int l)
+{
+    double a[4];
+    _mm256_storeu_pd(a, x);
+    return a[l];
+}
+
+static AVX2 zc_sma_t sma_lane(const sma4 *v, int l)
+{
+    zc_sma_t s = {lane(v->total, l), v->k, v->n, v->pos};
+    return s;
+}
+
+static AVX2 zc_ema_t ema_lane(const ema4 *v, int l)
+{
+    zc_ema_t s = {lane(v->e, l), v->k, v->count, v->n};
+    return s;
+}
+
+/* Lane l of a vector state as the scalar state it mirrors: the constants
+ * come from zc_ind_init, the running values from the lane. */
+static AVX2 void st4_lane(const zc_ind_params *p, const st4 *v, int l, zc_ind_state *s)
+{
+    zc_ind_init(p, s);
+    switch (p->kind) {
+    case ZC_IND_SMA:
+        s->sma = sma_lane(&v->u.sma, l);
+        break;
+    case ZC_IND_EMA:
+        s->ema = ema_lane(&v->u.ema, l);
+        break;
+    case ZC_IND_RSI:
+        s->rsi.prev = lane(v->u.rsi.prev, l);
+        s->rsi.gain = lane(v->u.rsi.gain, l);
+        s->rsi.loss = lane(v->u.rsi.loss, l);
+        s->rsi.k = v->k;
+        break;
+    case ZC_IND_MACD:
+        s->macd.fast = ema_lane(&v->u.macd.fast, l);
+        s->macd.slow = ema_lane(&v->u.macd.slow, l);
+        s->macd.signal = ema_lane(&v->u.macd.signal, l);
+        s->macd.k = v->k;
+        break;
+    case ZC_IND_ATR:
+        s->atr.prev_close = lane(v->u.atr.prev_close, l);
+        s->atr.atr = lane(v->u.atr.atr, l);
+        s->atr.total = lane(v->u.atr.total, l);
+        s->atr.k = v->k;
+        break;
+    case ZC_IND_STOCH:
+        s->stoch.mm.hi = lane(v->u.stoch.hi, l);
+        s->stoch.mm.lo = lane(v->u.stoch.lo, l);
+        s->stoch.mm.r = v->u.stoch.r;
+        s->stoch.mm.full = v->u.stoch.full;
+        s->stoch.slowk = sma_lane(&v->u.stoch.slowk, l);
+        s->stoch.slowd = sma_lane(&v->u.stoch.slowd, l);
+        s->stoch.k = v->k;
+        break;
+    case ZC_IND_CCI:
+        s->cci.k = v->k;
+        s->cci.pos = v->u.cci.pos;
+        break;
+    case ZC_IND_ADX:
+        s->adx.ph = lane(v->u.adx.ph, l);
+        s->adx.pl = lane(v->u.adx.pl, l);
+        s->adx.pc = lane(v->u.adx.pc, l);
+        s->adx.mdm = lane(v->u.adx.mdm, l);
+        s->adx.pdm = lane(v->u.adx.pdm, l);
+        s->adx.tr = lane(v->u.adx.tr, l);
+        s->adx.sumdx = lane(v->u.adx.sumdx, l);
+        s->adx.adx = lane(v->u.adx.adx, l);
+        s->adx.k = v->k;
+        break;
+    case ZC_IND_OBV:
+        s->obv.obv = lane(v->u.obv.obv, l);
+        s->obv.prev = lane(v->u.obv.prev, l);
+        s->obv.k = v->k;
+        break;
+    default: /* BBANDS, STDDEV, ZSCORE */
+        s->var.v.ma_total = lane(v->u.var.ma_total, l);
+        s->var.v.shift = lane(v->u.var.shift, l);
+        s->var.v.t1 = lane(v->u.var.t1, l);
+        s->var.v.t2 = lane(v->u.var.t2, l);
+        s->var.v.k = v->k;
+        s->var.v.pos = v->u.var.pos;
+        s->var.v.reseed = v->u.var.reseed[l];
+        break;
+    }
+}
+
+AVX2 void zc_cpu_md4_export(const zc_ind_params *params, uint32_t count, const void *states, const double *ring4,
+                            size_t ring_len, zc_ind_state *lane_states, double *lane_rings)
+{
+    for (int l = 0; l < 4; l++)
+        for (uint32_t j = 0; j < count; j++)
+            st4_lane(&params[j], (const st4 *)((const char *)states + (size_t)j * ZC_MD4_STATE_BYTES), l,
+                     &lane_states[(size_t)l * count + j]);
+    for (size_t i = 0; i < ring_len; i++)
+        for (int l = 0; l < 4; l++)
+            lane_rings[(size_t)l * ring_len + i] = ring4[4 * i + (size_t)l];
 }
 
 #endif

@@ -196,6 +196,9 @@ ZC_API zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out);
 ZC_API void zc_l2_destroy(zc_l2 *b);
 ZC_API uint32_t zc_l2_symbols(const zc_l2 *b);
 ZC_API uint32_t zc_l2_capacity(const zc_l2 *b);
+/* Events kept per symbol per call (the resolved config value): a call of n
+ * messages reports at most min(n, symbols) * zc_l2_event_capacity events. */
+ZC_API uint32_t zc_l2_event_capacity(const zc_l2 *b);
 /* Applies n messages (any interleaving of symbols; each symbol's messages in
  * order). quotes (n rows) and topk (n x 2 sides x k levels x [price, size],
  * NaN-padded) may be NULL. Events go to events[0 .. event_cap) in message

@@ -214,11 +214,14 @@ typedef struct {
     PyObject_HEAD
     zc_md_stream *s;
     size_t nsym;
+    double *scratch; /* contiguous copies of strided inputs (PyMem), reused between calls */
+    size_t scratch_len;
 } StreamObject;
 
 static void stream_dealloc(StreamObject *self)
 {
     zc_md_stream_destroy(self->s);
+    PyMem_Free(self->scratch);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -263,29 +266,146 @@ static int stream_ready(StreamObject *self)
     return -1;
 }
 
-/* update(high, low, close, volume): (nsym, nbars) arrays -> (columns, nsym, nbars). */
+/* The stream's inputs as contiguous (nsym x nbars) data: each read input must
+ * be a native float64 array of shape (nsym,) (one bar) or (nsym, nbars), all
+ * of one shape; strided ones (a column of a history, c[:, t]) are gathered
+ * into the stream's scratch. Inputs the stream does not read are ignored.
+ * *one: the inputs are 1-D. */
+static int stream_inputs_of(StreamObject *self, PyObject *objs[4], const double *in[4], size_t *nbars, int *one)
+{
+    unsigned need = zc_md_stream_inputs(self->s);
+    PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
+    npy_intp shape[2] = {0, 0};
+    int nd = 0;
+    for (int i = 0; i < 4; i++) {
+        in[i] = NULL;
+        if (!(need & (1u << i)))
+            continue;
+        if (objs[i] == Py_None) {
+            zcpy_invalid("these indicators need %s", price_names[i]);
+            return -1;
+        }
+        if (!PyArray_Check(objs[i])) {
+            zcpy_invalid("%s must be a NumPy array, got %s", price_names[i], Py_TYPE(objs[i])->tp_name);
+            return -1;
+        }
+        PyArrayObject *a = (PyArrayObject *)objs[i];
+        if (PyArray_TYPE(a) != NPY_FLOAT64 || !PyArray_ISNOTSWAPPED(a)) {
+            zcpy_invalid("%s must have dtype float64, got %S", price_names[i], (PyObject *)PyArray_DESCR(a));
+            return -1;
+        }
+        int d = PyArray_NDIM(a);
+        if (d < 1 || d > 2) {
+            zcpy_invalid("%s must be 1-D or 2-D, got %d dimensions", price_names[i], d);
+            return -1;
+        }
+        npy_intp s0 = PyArray_DIM(a, 0), s1 = d == 2 ? PyArray_DIM(a, 1) : 1;
+        if (nd && (d != nd || s0 != shape[0] || s1 != shape[1])) {
+            zcpy_invalid("%s has another shape than the other inputs", price_names[i]);
+            return -1;
+        }
+        nd = d;
+        shape[0] = s0;
+        shape[1] = s1;
+        arr[i] = a;
+    }
+    if (!nd) {
+        zcpy_invalid("no input array given");
+        return -1;
+    }
+    if ((size_t)shape[0] != self->nsym) {
+        zcpy_invalid("inputs have %zd symbols, the stream has %zu", (Py_ssize_t)shape[0], self->nsym);
+        return -1;
+    }
+    size_t per = (size_t)shape[0] * (size_t)shape[1], used = 0;
+    for (int i = 0; i < 4; i++)
+        if (arr[i] && !(PyArray_IS_C_CONTIGUOUS(arr[i]) && PyArray_ISALIGNED(arr[i])))
+            used += per;
+    if (used > self->scratch_len) {
+        double *grown = PyMem_Realloc(self->scratch, used * sizeof(double));
+        if (!grown) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->scratch = grown;
+        self->scratch_len = used;
+    }
+    used = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!arr[i])
+            continue;
+        if (PyArray_IS_C_CONTIGUOUS(arr[i]) && PyArray_ISALIGNED(arr[i])) {
+            in[i] = PyArray_DATA(arr[i]);
+            continue;
+        }
+        double *dst = self->scratch + used;
+        const char *base = PyArray_BYTES(arr[i]);
+        npy_intp st0 = PyArray_STRIDE(arr[i], 0), st1 = nd == 2 ? PyArray_STRIDE(arr[i], 1) : 0;
+        for (npy_intp r = 0; r < shape[0]; r++)
+            for (npy_intp c = 0; c < shape[1]; c++)
+                memcpy(&dst[(size_t)r * (size_t)shape[1] + (size_t)c], base + r * st0 + c * st1, sizeof(double));
+        in[i] = dst;
+        used += per;
+    }
+    *nbars = (size_t)shape[1];
+    *one = nd == 1;
+    return 0;
+}
+
+/* update(high, low, close, volume[, out]): arrays of shape (nsym,) for one bar
+ * -> (columns, nsym), or (nsym, nbars) -> (columns, nsym, nbars). out, when
+ * given (not None), is a writable C-contiguous float64 array of the result's
+ * shape, filled in place and returned. */
 static PyObject *stream_update(StreamObject *self, PyObject *args)
 {
-    PyObject *objs[4];
-    if (stream_ready(self) < 0 || !PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3]))
+    PyObject *objs[4], *out_obj = Py_None;
+    if (stream_ready(self) < 0 ||
+        !PyArg_ParseTuple(args, "OOOO|O", &objs[0], &objs[1], &objs[2], &objs[3], &out_obj))
         return NULL;
-    size_t rows = 0, cols = 0;
     const double *in[4];
-    if (price_inputs(objs, price_names, &rows, &cols, in) < 0)
+    size_t nbars;
+    int one;
+    if (stream_inputs_of(self, objs, in, &nbars, &one) < 0)
         return NULL;
-    if (rows != self->nsym)
-        return zcpy_invalid("inputs have %zu rows, the stream has %zu symbols", rows, self->nsym);
-    size_t shape[3] = {(size_t)zc_md_stream_columns(self->s), rows, cols};
-    zc_array *arr;
-    CHECK(zc_array_new(ZC_DTYPE_F64, 3, shape, &arr));
+    size_t shape[3] = {(size_t)zc_md_stream_columns(self->s), self->nsym, nbars};
+    int ndim = one ? 2 : 3;
+    PyArrayObject *out_arr = NULL;
+    zc_array *arr = NULL;
+    double *dst;
+    if (out_obj != Py_None) {
+        out_arr = zcpy_array_arg(out_obj, NPY_FLOAT64, ndim, ndim, "out");
+        if (!out_arr)
+            return NULL;
+        for (int d = 0; d < ndim; d++)
+            if ((size_t)PyArray_DIM(out_arr, d) != shape[d])
+                return one ? zcpy_invalid("out must have shape (%zu, %zu)", shape[0], shape[1])
+                           : zcpy_invalid("out must have shape (%zu, %zu, %zu)", shape[0], shape[1], shape[2]);
+        if (!PyArray_ISWRITEABLE(out_arr))
+            return zcpy_invalid("out must be writable");
+        dst = PyArray_DATA(out_arr);
+        /* Strided inputs were copied; those read in place must not share memory with out. */
+        size_t per = self->nsym * nbars * sizeof(double);
+        uintptr_t lo = (uintptr_t)dst, hi = lo + shape[0] * per, s_lo = (uintptr_t)self->scratch,
+                  s_hi = s_lo + self->scratch_len * sizeof(double);
+        for (int i = 0; i < 4; i++) {
+            uintptr_t p = (uintptr_t)in[i];
+            if (in[i] && !(p >= s_lo && p < s_hi) && p < hi && lo < p + per)
+                return zcpy_invalid("out must not overlap the inputs");
+        }
+    } else {
+        CHECK(zc_array_new(ZC_DTYPE_F64, ndim, shape, &arr));
+        dst = zc_array_data(arr);
+    }
     zc_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = zc_md_stream_update(self->s, cols, in[0], in[1], in[2], in[3], zc_array_data(arr));
+    st = zc_md_stream_update(self->s, nbars, in[0], in[1], in[2], in[3], dst);
     Py_END_ALLOW_THREADS
     if (st != ZC_OK) {
         zc_array_release(arr);
         return zcpy_raise(st);
     }
+    if (out_arr)
+        return Py_NewRef(out_obj);
     return zcpy_array_from(arr);
 }
 
@@ -342,7 +462,9 @@ static PyObject *stream_inputs(StreamObject *self, void *closure)
 }
 
 static PyMethodDef stream_methods[] = {
-    {"update", (PyCFunction)stream_update, METH_VARARGS, "update(high, low, close, volume) -> (columns, nsym, nbars)"},
+    {"update", (PyCFunction)stream_update, METH_VARARGS,
+     "update(high, low, close, volume[, out]) -> (columns, nsym) for (nsym,) inputs, (columns, nsym, nbars) for "
+     "(nsym, nbars) inputs"},
     {"update_ticks", (PyCFunction)stream_update_ticks, METH_VARARGS,
      "update_ticks(symbols, high, low, close, volume) -> (n, columns)"},
     {"reset", (PyCFunction)stream_reset, METH_NOARGS, "Forget all history."},
@@ -459,22 +581,37 @@ static int l2_ready(L2Object *self)
     return -1;
 }
 
-/* apply(msgs, quotes: bool, k) -> (quotes bytes (n, 80) or None, events bytes (m, 40), topk or None) */
+/* apply(msgs, quotes: bool, k[, out]) -> (quotes, events bytes (m, 40), topk or None); quotes: out when given
+ * (n records of 80 bytes), else new bytes (n, 80) when asked for, else None */
 static PyObject *l2_apply(L2Object *self, PyObject *args)
 {
-    PyObject *msgs_obj;
+    PyObject *msgs_obj, *out_obj = Py_None;
     int want_quotes;
     unsigned k;
-    if (l2_ready(self) < 0 || !PyArg_ParseTuple(args, "OpI", &msgs_obj, &want_quotes, &k))
+    if (l2_ready(self) < 0 || !PyArg_ParseTuple(args, "OpI|O", &msgs_obj, &want_quotes, &k, &out_obj))
         return NULL;
     size_t n;
     const zc_l2_msg *msgs = records(msgs_obj, sizeof(zc_l2_msg), "messages", &n);
     if (!msgs)
         return NULL;
+    /* out: the caller's quote rows, reused from call to call (no fresh
+     * output to allocate and fault in). */
+    PyArrayObject *out = NULL;
+    if (out_obj != Py_None) {
+        if (!(out = zcpy_records_arg(out_obj, sizeof(zc_l2_quote), "out")))
+            return NULL;
+        if (!PyArray_ISWRITEABLE(out) || (uintptr_t)PyArray_DATA(out) % _Alignof(zc_l2_quote))
+            return zcpy_invalid("out must be writable and %zu-byte aligned", _Alignof(zc_l2_quote));
+        if ((size_t)PyArray_DIM(out, 0) != n)
+            return zcpy_invalid("out has %zd rows, expected one per message (%zu)", (Py_ssize_t)PyArray_DIM(out, 0),
+                                n);
+        want_quotes = 0;
+    }
     zc_array *q = want_quotes ? new_array(ZC_DTYPE_U8, 2, n, sizeof(zc_l2_quote), 0, 0) : NULL;
     zc_array *top = k ? new_array(ZC_DTYPE_F64, 4, n, 2, k, 2) : NULL;
-    size_t cap = n + 64, nev = 0;
-    zc_l2_event *ev = PyMem_Malloc(cap * sizeof *ev);
+    /* Room for every event the call can keep (zkclob/md.h). */
+    size_t nsym = zc_l2_symbols(self->b), cap = (n < nsym ? n : nsym) * zc_l2_event_capacity(self->b), nev = 0;
+    zc_l2_event *ev = PyMem_Malloc((cap ? cap : 1) * sizeof *ev);
     if ((want_quotes && !q) || (k && !top) || !ev) {
         zc_array_release(q);
         zc_array_release(top);
@@ -483,8 +620,8 @@ static PyObject *l2_apply(L2Object *self, PyObject *args)
     }
     zc_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = zc_l2_apply(self->b, msgs, n, q ? zc_array_data(q) : NULL, top ? zc_array_data(top) : NULL, k, ev, cap,
-                     &nev);
+    st = zc_l2_apply(self->b, msgs, n, out ? PyArray_DATA(out) : q ? zc_array_data(q) : NULL,
+                     top ? zc_array_data(top) : NULL, k, ev, cap, &nev);
     Py_END_ALLOW_THREADS
     zc_array *evs = NULL;
     if (st == ZC_OK) {
@@ -499,7 +636,7 @@ static PyObject *l2_apply(L2Object *self, PyObject *args)
         zc_array_release(top);
         return st != ZC_OK ? zcpy_raise(st) : NULL;
     }
-    PyObject *qa = q ? zcpy_array_from(q) : Py_NewRef(Py_None);
+    PyObject *qa = out ? Py_NewRef(out_obj) : q ? zcpy_array_from(q) : Py_NewRef(Py_None);
     PyObject *ta = top ? zcpy_array_from(top) : Py_NewRef(Py_None);
     PyObject *ea = zcpy_array_from(evs);
     if (!qa || !ta || !ea) {
@@ -579,7 +716,7 @@ static PyObject *l2_metrics(L2Object *self, PyObject *args)
 }
 
 static PyMethodDef l2_methods[] = {
-    {"apply", (PyCFunction)l2_apply, METH_VARARGS, "apply(msgs, quotes, k) -> (quotes, events, topk)"},
+    {"apply", (PyCFunction)l2_apply, METH_VARARGS, "apply(msgs, quotes, k[, out]) -> (quotes, events, topk)"},
     {"apply_engine", (PyCFunction)l2_apply_engine, METH_VARARGS, "apply_engine(orders, events, osize, esize)"},
     {"depth", (PyCFunction)l2_depth, METH_NOARGS, "(levels, counts): live views of the depth"},
     {"counters", (PyCFunction)l2_counters, METH_O, "Counters of a symbol."},
