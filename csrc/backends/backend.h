@@ -7,7 +7,7 @@
 
 #include "zkclob/device.h"
 
-#define ZC_BACKEND_ABI_VERSION 1
+#define ZC_BACKEND_ABI_VERSION 2
 
 struct zc_devbuf {
     int dev;        /* global device id */
@@ -61,6 +61,26 @@ typedef struct zc_backend_ops {
      * length n (interleaved double re, im; unnormalised) in the buffer
      * `handle`; inverse selects the e^{+2 pi i jk/n} direction. */
     zc_status (*fft)(int idx, void *handle, size_t n, size_t batch, int inverse);
+    /* Optional (NULL: the registry falls back to write, read and launch,
+     * which finish before returning). Asynchronous submission: each call
+     * queues its work on the device's in-order queue (OpenCL command queue,
+     * CUDA stream) behind all work queued before and returns; src and dst
+     * stay the caller's until a fence recorded afterwards has completed. */
+    zc_status (*write_async)(int idx, void *handle, size_t offset, const void *src, size_t bytes);
+    zc_status (*read_async)(int idx, void *handle, size_t offset, void *dst, size_t bytes);
+    zc_status (*launch_async)(int idx, const char *kernel, size_t global, const zc_karg *args, int nargs);
+    /* Optional, all three or none: a marker after all queued work, which is
+     * flushed to the device; fence_wait blocks until it completes and returns
+     * the error of queued work that failed; fence_release frees it, waited
+     * for or not. */
+    zc_status (*fence_record)(int idx, void **fence);
+    zc_status (*fence_wait)(int idx, void *fence);
+    void (*fence_release)(int idx, void *fence);
+    /* Optional (NULL: plain host memory): page-locked host memory, which
+     * asynchronous transfers need to overlap with the host (CUDA copies
+     * pageable memory synchronously). */
+    zc_status (*host_alloc)(int idx, size_t bytes, void **ptr);
+    void (*host_free)(int idx, void *ptr);
 } zc_backend_ops;
 
 typedef const zc_backend_ops *(*zc_backend_entry_fn)(void);

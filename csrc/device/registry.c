@@ -583,20 +583,145 @@ void *zc_buf_host_ptr(zc_devbuf *b)
     return d->ops->host_ptr(d->info.backend_index, b->handle);
 }
 
-zc_status zc_launch(int dev, const char *kernel, size_t global, const zc_karg *args, int nargs)
+/* Checks a launch's kernel name and arguments (buffers of this device). */
+static zc_status launch_args(int dev, const char *kernel, const zc_karg *args, int nargs)
 {
-    zc_dev *d = NULL;
-    ZC_CHECK(get_usable(dev, &d));
     if (!kernel || (nargs > 0 && !args) || nargs < 0)
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "kernel name and arguments must be given");
     for (int i = 0; i < nargs; i++)
         if (args[i].kind == ZC_KARG_BUF && (!args[i].v.buf || args[i].v.buf->dev != dev))
             return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "argument %d of %s is not a buffer of device %d", i, kernel, dev);
+    return ZC_OK;
+}
+
+zc_status zc_launch(int dev, const char *kernel, size_t global, const zc_karg *args, int nargs)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    ZC_CHECK(launch_args(dev, kernel, args, nargs));
     if (global == 0)
         return ZC_OK;
     ZC_CHECK(inject(d, "launch"));
     atomic_fetch_add(&d->launches, 1);
     return track(d, d->ops->launch(d->info.backend_index, kernel, global, args, nargs));
+}
+
+/* ---- asynchronous submission ---- */
+
+struct zc_fence {
+    int dev;
+    void *handle; /* backend marker; NULL where the work was done when queued */
+};
+
+zc_status zc_buf_write_async(zc_devbuf *b, size_t offset, const void *src, size_t bytes)
+{
+    ZC_CHECK(buf_range(b, offset, bytes, src));
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(b->dev, &d));
+    if (!d->ops->write_async)
+        return zc_buf_write(b, offset, src, bytes);
+    ZC_CHECK(inject(d, "write"));
+    return track(d, d->ops->write_async(d->info.backend_index, b->handle, offset, src, bytes));
+}
+
+zc_status zc_buf_read_async(zc_devbuf *b, size_t offset, void *dst, size_t bytes)
+{
+    ZC_CHECK(buf_range(b, offset, bytes, dst));
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(b->dev, &d));
+    if (!d->ops->read_async)
+        return zc_buf_read(b, offset, dst, bytes);
+    ZC_CHECK(inject(d, "read"));
+    return track(d, d->ops->read_async(d->info.backend_index, b->handle, offset, dst, bytes));
+}
+
+zc_status zc_launch_async(int dev, const char *kernel, size_t global, const zc_karg *args, int nargs)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!d->ops->launch_async)
+        return zc_launch(dev, kernel, global, args, nargs);
+    ZC_CHECK(launch_args(dev, kernel, args, nargs));
+    if (global == 0)
+        return ZC_OK;
+    ZC_CHECK(inject(d, "launch"));
+    atomic_fetch_add(&d->launches, 1);
+    return track(d, d->ops->launch_async(d->info.backend_index, kernel, global, args, nargs));
+}
+
+zc_status zc_fence_record(int dev, zc_fence **out)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!out)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    zc_fence *f = calloc(1, sizeof *f);
+    if (!f)
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "fence");
+    f->dev = dev;
+    if (d->ops->fence_record) {
+        zc_status st = track(d, d->ops->fence_record(d->info.backend_index, &f->handle));
+        if (st != ZC_OK) {
+            free(f);
+            return st;
+        }
+    }
+    *out = f;
+    return ZC_OK;
+}
+
+zc_status zc_fence_wait(zc_fence *f)
+{
+    if (!f)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "fence must not be NULL");
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(f->dev, &d));
+    zc_status st = ZC_OK;
+    if (f->handle)
+        st = track(d, d->ops->fence_wait(d->info.backend_index, f->handle));
+    /* Injected after the real wait: the caller may then reuse the memory. */
+    if (st == ZC_OK)
+        st = inject(d, "wait");
+    return st;
+}
+
+void zc_fence_free(zc_fence *f)
+{
+    if (!f)
+        return;
+    zc_dev *d = NULL;
+    if (f->handle && get_dev(f->dev, &d) == ZC_OK && d->ops)
+        d->ops->fence_release(d->info.backend_index, f->handle);
+    free(f);
+}
+
+#define HOST_ALIGN 64
+
+zc_status zc_host_alloc(int dev, size_t bytes, void **out)
+{
+    zc_dev *d = NULL;
+    ZC_CHECK(get_usable(dev, &d));
+    if (!out || bytes == 0)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "size must be positive and out not NULL");
+    *out = NULL;
+    if (d->ops->host_alloc)
+        return track(d, d->ops->host_alloc(d->info.backend_index, bytes, out));
+    /* aligned_alloc wants a multiple of the alignment. */
+    size_t rounded = (bytes + HOST_ALIGN - 1) / HOST_ALIGN * HOST_ALIGN;
+    if (bytes > SIZE_MAX - HOST_ALIGN || !(*out = aligned_alloc(HOST_ALIGN, rounded)))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu bytes of staging memory", bytes);
+    return ZC_OK;
+}
+
+void zc_host_free(int dev, void *p)
+{
+    zc_dev *d = NULL;
+    if (!p || get_dev(dev, &d) != ZC_OK || !d->ops)
+        return;
+    if (d->ops->host_free)
+        d->ops->host_free(d->info.backend_index, p);
+    else
+        free(p);
 }
 
 /* ---- retry and failover ---- */

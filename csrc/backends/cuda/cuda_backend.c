@@ -269,14 +269,15 @@ static void cuda_release(int idx, void *handle)
     }
 }
 
+/* A copy on the device's stream, waited for unless queue_only. */
 static zc_status cuda_copy(int idx, void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind,
-                           const char *function)
+                           const char *function, int queue_only)
 {
     cudaStream_t s = devs[idx].stream;
     cudaError_t e = cudaSetDevice(idx);
     if (e == cudaSuccess)
         e = cudaMemcpyAsync(dst, src, bytes, kind, s);
-    if (e == cudaSuccess)
+    if (e == cudaSuccess && !queue_only)
         e = cudaStreamSynchronize(s);
     if (e == cudaSuccess)
         return ZC_OK;
@@ -286,15 +287,28 @@ static zc_status cuda_copy(int idx, void *dst, const void *src, size_t bytes, en
 
 static zc_status cuda_write(int idx, void *handle, size_t offset, const void *src, size_t bytes)
 {
-    return cuda_copy(idx, (char *)handle + offset, src, bytes, cudaMemcpyHostToDevice, __func__);
+    return cuda_copy(idx, (char *)handle + offset, src, bytes, cudaMemcpyHostToDevice, __func__, 0);
 }
 
 static zc_status cuda_read(int idx, void *handle, size_t offset, void *dst, size_t bytes)
 {
-    return cuda_copy(idx, dst, (const char *)handle + offset, bytes, cudaMemcpyDeviceToHost, __func__);
+    return cuda_copy(idx, dst, (const char *)handle + offset, bytes, cudaMemcpyDeviceToHost, __func__, 0);
 }
 
-static zc_status cuda_launch(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+static zc_status cuda_write_async(int idx, void *handle, size_t offset, const void *src, size_t bytes)
+{
+    return cuda_copy(idx, (char *)handle + offset, src, bytes, cudaMemcpyHostToDevice, __func__, 1);
+}
+
+static zc_status cuda_read_async(int idx, void *handle, size_t offset, void *dst, size_t bytes)
+{
+    return cuda_copy(idx, dst, (const char *)handle + offset, bytes, cudaMemcpyDeviceToHost, __func__, 1);
+}
+
+/* Launches on the device's stream and waits unless queue_only (errors of
+ * the kernel itself then surface at the next synchronisation). */
+static zc_status launch_on_stream(int idx, const char *name, size_t global, const zc_karg *args, int nargs,
+                                  int queue_only)
 {
     const struct zc_cuda_kernel *k = zc_cuda_kernels;
     while (k->name && strcmp(k->name, name) != 0)
@@ -340,9 +354,73 @@ static zc_status cuda_launch(int idx, const char *name, size_t global, const zc_
         e = cudaLaunchKernel(k->fn, grid, block, argv, 0, s);
     if (e == cudaSuccess)
         e = cudaGetLastError();
-    if (e == cudaSuccess)
+    if (e == cudaSuccess && !queue_only)
         e = cudaStreamSynchronize(s);
     return e == cudaSuccess ? ZC_OK : fail(e, idx, __func__, "kernel %s over %zu work items", name, global);
+}
+
+static zc_status cuda_launch(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+{
+    return launch_on_stream(idx, name, global, args, nargs, 0);
+}
+
+static zc_status cuda_launch_async(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+{
+    return launch_on_stream(idx, name, global, args, nargs, 1);
+}
+
+/* ---- fences and page-locked staging ---- */
+
+static zc_status cuda_fence_record(int idx, void **fence)
+{
+    cudaEvent_t ev = NULL;
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+    if (e == cudaSuccess && (e = cudaEventRecord(ev, devs[idx].stream)) != cudaSuccess)
+        cudaEventDestroy(ev);
+    if (e != cudaSuccess)
+        return fail(e, idx, __func__, "cudaEventRecord");
+    *fence = ev;
+    return ZC_OK;
+}
+
+static zc_status cuda_fence_wait(int idx, void *fence)
+{
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = cudaEventSynchronize((cudaEvent_t)fence);
+    return e == cudaSuccess ? ZC_OK : fail(e, idx, __func__, "cudaEventSynchronize");
+}
+
+static void cuda_fence_release(int idx, void *fence)
+{
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = cudaEventDestroy((cudaEvent_t)fence);
+    if (e != cudaSuccess) {
+        host->log(ZC_LOG_WARN, "cuda", "device %d: cudaEventDestroy: %s (%s)", idx, cudaGetErrorString(e),
+                  cudaGetErrorName(e));
+        cudaGetLastError();
+    }
+}
+
+static zc_status cuda_host_alloc(int idx, size_t bytes, void **ptr)
+{
+    cudaError_t e = cudaSetDevice(idx);
+    if (e == cudaSuccess)
+        e = cudaHostAlloc(ptr, bytes, cudaHostAllocPortable);
+    return e == cudaSuccess ? ZC_OK : fail(e, idx, __func__, "cudaHostAlloc of %zu bytes", bytes);
+}
+
+static void cuda_host_free(int idx, void *ptr)
+{
+    cudaError_t e = cudaFreeHost(ptr);
+    if (e != cudaSuccess) {
+        host->log(ZC_LOG_WARN, "cuda", "device %d: cudaFreeHost: %s (%s)", idx, cudaGetErrorString(e),
+                  cudaGetErrorName(e));
+        cudaGetLastError();
+    }
 }
 
 /* ---- memory kinds ---- */
@@ -549,6 +627,14 @@ static const zc_backend_ops cuda_ops = {
     .unmap = cuda_unmap,
     .sync = cuda_sync,
     .fft = cuda_fft,
+    .write_async = cuda_write_async,
+    .read_async = cuda_read_async,
+    .launch_async = cuda_launch_async,
+    .fence_record = cuda_fence_record,
+    .fence_wait = cuda_fence_wait,
+    .fence_release = cuda_fence_release,
+    .host_alloc = cuda_host_alloc,
+    .host_free = cuda_host_free,
 };
 
 __attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &cuda_ops; }

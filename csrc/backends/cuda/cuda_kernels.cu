@@ -45,6 +45,7 @@ extern "C" __attribute__((visibility("hidden"))) const struct zc_cuda_kernel zc_
     ZC_CU_KERNEL(zc_match_books),
     ZC_CU_KERNEL(zc_auction_books),
     ZC_CU_KERNEL(zc_match_compact),
+    ZC_CU_KERNEL(zc_match_offsets),
     ZC_CU_KERNEL(zc_secp_verify),
     ZC_CU_KERNEL(zc_risk_windows),
     ZC_CU_KERNEL(zc_risk_portfolios),

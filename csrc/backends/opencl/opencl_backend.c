@@ -34,6 +34,7 @@ typedef struct ocl_kernel {
     char *name;
     cl_kernel kernel;
     cl_uint nargs;
+    size_t group; /* reqd_work_group_size, 0 when the kernel has none */
 } ocl_kernel;
 
 typedef struct ocl_dev {
@@ -747,21 +748,25 @@ static zc_status build_program(cl_context ctx, cl_device_id dev, int idx, const 
 }
 
 /* A kernel's function name (malloc'd) and argument count. */
-static cl_int kernel_info(cl_kernel kernel, char **name, cl_uint *nargs)
+/* k's name, argument count and declared work-group size. */
+static cl_int kernel_info(cl_kernel kernel, cl_device_id dev, ocl_kernel *k)
 {
-    size_t len = 0;
+    size_t len = 0, group[3] = {0, 0, 0};
     cl_int err = clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, 0, NULL, &len);
     if (err != CL_SUCCESS)
         return err;
-    *name = calloc(len + 1, 1);
-    if (!*name)
+    k->name = calloc(len + 1, 1);
+    if (!k->name)
         return CL_OUT_OF_HOST_MEMORY;
-    err = clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, len, *name, NULL);
+    err = clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, len, k->name, NULL);
     if (err == CL_SUCCESS)
-        err = clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof *nargs, nargs, NULL);
+        err = clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof k->nargs, &k->nargs, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kernel, dev, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof group, group, NULL);
+    k->group = group[0];
     if (err != CL_SUCCESS) {
-        free(*name);
-        *name = NULL;
+        free(k->name);
+        k->name = NULL;
     }
     return err;
 }
@@ -793,12 +798,12 @@ static zc_status add_kernels(int idx, cl_program prog)
     for (cl_uint i = 0; i < n; i++) {
         ocl_kernel *k = &d->kernels[d->nkernels];
         k->kernel = ks[i];
-        err = kernel_info(ks[i], &k->name, &k->nargs);
+        err = kernel_info(ks[i], d->device, k);
         if (err != CL_SUCCESS) {
             /* Release this kernel and those not yet in the table. */
             for (cl_uint j = i; j < n; j++)
                 clReleaseKernel(ks[j]);
-            st = CL_FAIL(err, idx, "clGetKernelInfo", "kernel %u of a program", i);
+            st = CL_FAIL(err, idx, "clGetKernel(WorkGroup)Info", "kernel %u of a program", i);
             break;
         }
         d->nkernels++;
@@ -904,9 +909,10 @@ static zc_status set_args(int idx, const ocl_kernel *k, const zc_karg *args, int
     return ZC_OK;
 }
 
-/* Sets the arguments, runs and waits; the caller holds the device lock
- * because cl_kernel arguments are shared state. */
-static zc_status run_kernel(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+/* Sets the arguments and queues the kernel, then waits for it unless
+ * queue_only; the caller holds the device lock because cl_kernel arguments
+ * are shared state (clEnqueueNDRangeKernel captures them). */
+static zc_status run_kernel(int idx, const char *name, size_t global, const zc_karg *args, int nargs, int queue_only)
 {
     ocl_dev *d = &devs[idx];
     const ocl_kernel *k = find_kernel(d, name);
@@ -925,9 +931,17 @@ static zc_status run_kernel(int idx, const char *name, size_t global, const zc_k
     zc_status st = set_args(idx, k, args, nargs);
     if (st != ZC_OK)
         return st;
-    cl_int err = clEnqueueNDRangeKernel(d->queue, k->kernel, 1, NULL, &global, NULL, 0, NULL, NULL);
+    /* A kernel written for work groups (kernels/match.h auctions) gets its
+     * declared group size; global is then a whole number of groups. */
+    if (k->group && global % k->group)
+        return host->set_error(ZC_ERR_INVALID_ARGUMENT, "opencl", idx, __func__,
+                               "%s runs in groups of %zu work items, got %zu", name, k->group, global);
+    cl_int err = clEnqueueNDRangeKernel(d->queue, k->kernel, 1, NULL, &global, k->group ? &k->group : NULL, 0, NULL,
+                                        NULL);
     if (err != CL_SUCCESS)
         return CL_FAIL(err, idx, "clEnqueueNDRangeKernel", "%s over %zu work items", name, global);
+    if (queue_only)
+        return ZC_OK;
     err = clFinish(d->queue);
     if (err != CL_SUCCESS)
         return CL_FAIL(err, idx, "clFinish", "after %s", name);
@@ -938,9 +952,80 @@ static zc_status ocl_launch(int idx, const char *name, size_t global, const zc_k
 {
     ocl_dev *d = &devs[idx];
     pthread_mutex_lock(&d->lock);
-    zc_status st = run_kernel(idx, name, global, args, nargs);
+    zc_status st = run_kernel(idx, name, global, args, nargs, 0);
     pthread_mutex_unlock(&d->lock);
     return st;
+}
+
+static zc_status ocl_launch_async(int idx, const char *name, size_t global, const zc_karg *args, int nargs)
+{
+    ocl_dev *d = &devs[idx];
+    pthread_mutex_lock(&d->lock);
+    zc_status st = run_kernel(idx, name, global, args, nargs, 1);
+    pthread_mutex_unlock(&d->lock);
+    return st;
+}
+
+/* ---- asynchronous submission ---- */
+
+static zc_status ocl_write_async(int idx, void *handle, size_t offset, const void *src, size_t bytes)
+{
+    if (bytes == 0)
+        return ZC_OK;
+    cl_int err = clEnqueueWriteBuffer(devs[idx].queue, (cl_mem)handle, CL_FALSE, offset, bytes, src, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueWriteBuffer", "non-blocking, %zu bytes at offset %zu", bytes, offset);
+    return ZC_OK;
+}
+
+static zc_status ocl_read_async(int idx, void *handle, size_t offset, void *dst, size_t bytes)
+{
+    if (bytes == 0)
+        return ZC_OK;
+    cl_int err = clEnqueueReadBuffer(devs[idx].queue, (cl_mem)handle, CL_FALSE, offset, bytes, dst, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueReadBuffer", "non-blocking, %zu bytes at offset %zu", bytes, offset);
+    return ZC_OK;
+}
+
+/* A marker event after everything queued; the flush starts the work. */
+static zc_status ocl_fence_record(int idx, void **fence)
+{
+    cl_event ev;
+    cl_int err = clEnqueueMarkerWithWaitList(devs[idx].queue, 0, NULL, &ev);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clEnqueueMarkerWithWaitList", "fence");
+    err = clFlush(devs[idx].queue);
+    if (err != CL_SUCCESS) {
+        clReleaseEvent(ev);
+        return CL_FAIL(err, idx, "clFlush", "fence");
+    }
+    *fence = ev;
+    return ZC_OK;
+}
+
+/* Errors of the queued work: clWaitForEvents' own, or a negative execution
+ * status of the marker where the runtime terminated it after a failed
+ * command before it. */
+static zc_status ocl_fence_wait(int idx, void *fence)
+{
+    cl_event ev = fence;
+    cl_int err = clWaitForEvents(1, &ev);
+    cl_int status = CL_COMPLETE;
+    cl_int qerr = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+    if (err != CL_SUCCESS)
+        return CL_FAIL(err, idx, "clWaitForEvents", "fence (execution status %d)", qerr == CL_SUCCESS ? status : 0);
+    if (qerr != CL_SUCCESS)
+        return CL_FAIL(qerr, idx, "clGetEventInfo", "fence status");
+    if (status < 0)
+        return CL_FAIL(status, idx, "queued work", "a command before the fence failed");
+    return ZC_OK;
+}
+
+static void ocl_fence_release(int idx, void *fence)
+{
+    (void)idx;
+    clReleaseEvent((cl_event)fence);
 }
 
 /* ---- FFT (clFFT) ---- */
@@ -1131,6 +1216,12 @@ static const zc_backend_ops ocl_ops = {
 #ifdef ZC_HAVE_CLFFT
     .fft = ocl_fft,
 #endif
+    .write_async = ocl_write_async,
+    .read_async = ocl_read_async,
+    .launch_async = ocl_launch_async,
+    .fence_record = ocl_fence_record,
+    .fence_wait = ocl_fence_wait,
+    .fence_release = ocl_fence_release,
 };
 
 __attribute__((visibility("default"))) const zc_backend_ops *zc_backend_entry(void) { return &ocl_ops; }

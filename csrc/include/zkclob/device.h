@@ -106,7 +106,8 @@ ZC_API void zc_policy_get(zc_policy *out);
 ZC_API zc_status zc_policy_set(const zc_policy *p);
 
 /* Fault injection: a comma-separated list of rules "backend:op:nth[xcount][:class]".
- * op is alloc, write, read, launch or probe (or * for any); the nth matching
+ * op is alloc, write, read, launch, wait (zc_fence_wait) or probe (or * for
+ * any); the nth matching
  * call (1-based, counted from when the rule was set) and the count-1 calls
  * after it fail with class transient (default) or lost. "" clears all rules.
  * ZC_FAULT_INJECT sets the rules at initialisation. */
@@ -147,6 +148,34 @@ ZC_API zc_status zc_buf_read(zc_devbuf *b, size_t offset, void *dst, size_t byte
 ZC_API void *zc_buf_host_ptr(zc_devbuf *b);
 /* Launch a named kernel over `global` work items and wait for it. */
 ZC_API zc_status zc_launch(int dev, const char *kernel, size_t global, const zc_karg *args, int nargs);
+
+/* Asynchronous submission. These queue their work on the device's in-order
+ * queue (OpenCL command queue, CUDA stream), behind all work queued before,
+ * the synchronous calls' included, and return without waiting for it; a
+ * backend without a queue (cpu) does the work before returning. The memory
+ * a write reads from must stay unchanged, and the memory a read writes to
+ * untouched, until a fence recorded after them has been waited for; memory
+ * from zc_host_alloc lets the transfers really overlap with the host (CUDA
+ * copies pageable memory synchronously). Errors found while queueing are
+ * returned at once; errors of the queued work surface at zc_fence_wait.
+ * Fault injection counts these calls as write, read and launch, and
+ * zc_fence_wait as wait. */
+ZC_API zc_status zc_buf_write_async(zc_devbuf *b, size_t offset, const void *src, size_t bytes);
+ZC_API zc_status zc_buf_read_async(zc_devbuf *b, size_t offset, void *dst, size_t bytes);
+ZC_API zc_status zc_launch_async(int dev, const char *kernel, size_t global, const zc_karg *args, int nargs);
+
+typedef struct zc_fence zc_fence;
+/* A fence after all work queued on dev so far; that work is started. */
+ZC_API zc_status zc_fence_record(int dev, zc_fence **out);
+/* Waits until the work before the fence is done and returns its first
+ * error. An injected wait fault is reported after the real wait, so the
+ * device is done with the fenced memory whatever this returns. */
+ZC_API zc_status zc_fence_wait(zc_fence *f);
+ZC_API void zc_fence_free(zc_fence *f);
+/* Host memory for asynchronous transfers with dev, 64-byte aligned:
+ * page-locked where the backend has it (CUDA), plain otherwise. */
+ZC_API zc_status zc_host_alloc(int dev, size_t bytes, void **out);
+ZC_API void zc_host_free(int dev, void *p);
 
 /* Run op(dev, user) on the device `*dev` under the current policy: transient
  * errors are retried with backoff, device_lost marks the device failed and
