@@ -114,17 +114,15 @@ typedef struct zc_msym {
 } zc_msym; /* 80 bytes */
 
 /* An order as the matcher sees it: decoded from the packed zc_order by the
- * host, with its ingress sequence and its index in the batch. */
+ * host, with its ingress sequence. */
 typedef struct zc_morder {
     uint64_t id;
     int64_t price;
     int64_t qty;
     uint64_t seq;
     uint32_t trader;
-    uint32_t index;
     uint8_t side, type, tif, stp;
-    uint32_t pad;
-} zc_morder; /* 48 bytes */
+} zc_morder; /* 40 bytes */
 
 /* An event before the host packs it into zc_event. */
 typedef struct zc_mevent {
@@ -231,6 +229,24 @@ ZC_FN uint32_t zc_mhash(const zc_mbook *b, uint64_t id)
     h = (h ^ b->k1) * 0xD6E8FEB86659FD93ull;
     h ^= h >> 32;
     return (uint32_t)h & b->hmask;
+}
+
+/* Cache hints, host only (nothing on devices; a hint never changes
+ * results): on the host the books do not fit in cache and most of a batch's
+ * time goes to misses, so the matcher asks early for the lines it will need
+ * and overlaps their misses. */
+ZC_FN void zc_mhint_bucket(const zc_mbook *b, uint64_t id)
+{
+#if defined(ZC_TARGET_HOST)
+    __builtin_prefetch(&b->hash[zc_mhash(b, id)]);
+#endif
+}
+
+ZC_FN void zc_mhint_slot(const zc_mbook *b, int32_t s)
+{
+#if defined(ZC_TARGET_HOST)
+    __builtin_prefetch(&b->slot[s]);
+#endif
 }
 
 /* Slot of order id, or -1. */
@@ -369,6 +385,9 @@ ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t
     if (b->sym->free_slot) {
         s = (int32_t)b->sym->free_slot - 1;
         b->sym->free_slot = (uint32_t)b->slot[s].next;
+        /* The next order to rest takes the new top. */
+        if (b->sym->free_slot)
+            zc_mhint_slot(b, (int32_t)b->sym->free_slot - 1);
     } else {
         s = (int32_t)b->sym->slot_hwm++;
     }
@@ -522,6 +541,11 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             ZC_GLOBAL zc_mslot *m = &b->slot[s];
             int32_t next = m->next;
             left--;
+            /* The next maker's slot and this one's bucket (erased when it
+             * fills) are fetched together instead of one after the other. */
+            if (left > 0)
+                zc_mhint_slot(b, next);
+            zc_mhint_bucket(b, m->id);
             if (stp != ZC_M_STP_NONE && m->trader == trader) {
                 if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, m->id, id, m->price, m->qty, 0, ZC_M_R_STP);
@@ -729,12 +753,12 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
 
 #if defined(ZC_TARGET_HOST)
 /* Cache hints for orders processed soon (host only; nothing here changes the
- * book). Ids hash to random buckets: the caller fetches the bucket of the
+ * book). Ids hash to random buckets: the caller hints the bucket of the
  * order ZC_MATCH_AHEAD ahead and, that bucket being cached by then, the slot
- * a cancel or modify half as far ahead names, so the misses overlap. */
+ * a cancel or modify half as far ahead names, so the misses overlap. Looking
+ * up more lines ahead (levels, FIFO neighbours, makers) cost batches more
+ * than it saved (bench/RESULTS.md). */
 #define ZC_MATCH_AHEAD 8
-
-ZC_FN void zc_mprefetch_bucket(const zc_mbook *b, uint64_t id) { __builtin_prefetch(&b->hash[zc_mhash(b, id)]); }
 
 ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id)
 {
@@ -742,19 +766,44 @@ ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id)
     if (s >= 0)
         __builtin_prefetch(&b->slot[s]);
 }
+
+/* For an order about to run with no hint given earlier (the first orders of
+ * a call, a single order above all): its bucket and the slot it will reach
+ * next (the first maker when it crosses, else the tail of the level it
+ * would join), so that both misses overlap. */
+ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uint64_t id, int64_t price)
+{
+    __builtin_prefetch(&b->hash[zc_mhash(b, id)]);
+    if (type > ZC_M_MARKET || side > ZC_M_SELL)
+        return;
+    if (zc_mcrosses(b, side, type == ZC_M_LIMIT, price)) {
+        ZC_GLOBAL const zc_mref *a = zc_mside(b, side ^ 1u);
+        __builtin_prefetch(&b->slot[b->level[a[b->sym->nlev[side ^ 1u] - 1].level].head]);
+    } else if (type == ZC_M_LIMIT && price >= b->sym->min_price && price <= b->sym->max_price) {
+        /* In the band, so that its sort key cannot overflow (the order is
+         * not validated yet). */
+        ZC_GLOBAL const zc_mref *a = zc_mside(b, side);
+        uint32_t n = b->sym->nlev[side];
+        uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price));
+        if (pos < n && a[pos].price == price)
+            __builtin_prefetch(&b->slot[b->level[a[pos].level].tail]);
+    }
+}
 #endif
 
 /* Processes orders[begin, end) of this symbol in order, appending their
  * events at ev[*used] (capacity cap) and each order's event count at
- * evcount[order.index]. Stops before an order whose events might not fit and
- * returns the index reached (end when all are done). */
+ * evcount[i] (i its position in orders, so that a symbol's counts are
+ * written in sequence, not scattered over the batch). Stops before an order
+ * whose events might not fit and returns the index reached (end when all are
+ * done). */
 ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders, uint32_t begin, uint32_t end,
                             ZC_GLOBAL zc_mevent *ev, uint64_t cap, uint64_t *used, ZC_GLOBAL uint32_t *evcount)
 {
     for (uint32_t i = begin; i < end; i++) {
 #if defined(ZC_TARGET_HOST)
         if (i + ZC_MATCH_AHEAD < end)
-            zc_mprefetch_bucket(b, orders[i + ZC_MATCH_AHEAD].id);
+            zc_mhint_bucket(b, orders[i + ZC_MATCH_AHEAD].id);
         if (i + ZC_MATCH_AHEAD / 2 < end && orders[i + ZC_MATCH_AHEAD / 2].type >= ZC_M_CANCEL)
             zc_mprefetch_slot(b, orders[i + ZC_MATCH_AHEAD / 2].id);
 #endif
@@ -763,7 +812,7 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
         if (room < 3 + (uint64_t)b->sym->count && room < zc_mbound(b, &o))
             return i;
         uint32_t k = zc_match_order(b, &o, ev + *used);
-        evcount[o.index] = k;
+        evcount[i] = k;
         *used += k;
     }
     return end;
@@ -820,11 +869,11 @@ ZC_FN void zc_auction_price(const zc_mbook *b, int64_t *price, int64_t *volume, 
     *imbalance = best_imb;
 }
 
-/* Executes the call auction; ev needs room for count + 1 events. */
-ZC_FN uint32_t zc_auction_uncross(const zc_mbook *b, uint64_t seq, ZC_GLOBAL zc_mevent *ev)
+/* Executes `volume` at the clearing price in price-time priority; ev needs
+ * room for count + 1 events. */
+ZC_FN uint32_t zc_auction_execute(const zc_mbook *b, uint64_t seq, int64_t price, int64_t volume,
+                                  ZC_GLOBAL zc_mevent *ev)
 {
-    int64_t price, volume, imbalance;
-    zc_auction_price(b, &price, &volume, &imbalance);
     uint32_t n = 0;
     while (volume > 0) {
         int32_t bl = b->bids[b->sym->nlev[ZC_M_BUY] - 1].level;
@@ -856,6 +905,14 @@ ZC_FN uint32_t zc_auction_uncross(const zc_mbook *b, uint64_t seq, ZC_GLOBAL zc_
     return n;
 }
 
+/* Executes the call auction; ev needs room for count + 1 events. */
+ZC_FN uint32_t zc_auction_uncross(const zc_mbook *b, uint64_t seq, ZC_GLOBAL zc_mevent *ev)
+{
+    int64_t price, volume, imbalance;
+    zc_auction_price(b, &price, &volume, &imbalance);
+    return zc_auction_execute(b, seq, price, volume, ev);
+}
+
 /* ---- kernel bodies (one work item per task) ---- */
 
 ZC_FN void zc_match_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
@@ -874,17 +931,165 @@ ZC_FN void zc_match_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels,
     task->resting = b.sym->count;
 }
 
-ZC_FN void zc_auction_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
-                           ZC_GLOBAL zc_mbucket *buckets, ZC_GLOBAL int32_t *dirty,
-                           ZC_GLOBAL zc_msym *syms, uint32_t cap, uint32_t hsize, uint64_t k0, uint64_t k1,
-                           uint64_t seq, ZC_GLOBAL zc_mtask *tasks, ZC_GLOBAL zc_mevent *ev, uint64_t t)
+/* ---- call auction on devices: one work group per symbol ---- */
+/* Work items per symbol; the CUDA backend's block size. */
+#define ZC_AUCTION_GROUP 256
+
+#if !defined(ZC_TARGET_HOST)
+
+/* A candidate clearing price and its ranking keys. */
+typedef struct zc_mclear {
+    int64_t volume, imbalance, distance, price;
+} zc_mclear;
+
+/* Does a rank before b (rules in zkclob/book.h)? */
+ZC_GROUP_FN int zc_mclear_before(const zc_mclear *a, const zc_mclear *b)
+{
+    if (a->volume != b->volume)
+        return a->volume > b->volume;
+    if (a->imbalance != b->imbalance)
+        return a->imbalance < b->imbalance;
+    if (a->distance != b->distance)
+        return a->distance < b->distance;
+    return a->price < b->price;
+}
+
+/* out[i] = sum of the quantities of side entries i..n-1 (the levels at
+ * least as good as entry i), by an inclusive scan of the side read from its
+ * best end, ZC_AUCTION_GROUP entries at a time (Hillis-Steele in local
+ * memory, carry between chunks). */
+ZC_GROUP_FN void zc_auction_suffix_sums(const zc_mbook *b, ZC_GLOBAL const zc_mref *side, uint32_t n,
+                                        ZC_GLOBAL int64_t *out, ZC_LOCAL_PTR int64_t *scan, uint32_t lid)
+{
+    int64_t carry = 0;
+    for (uint32_t base = 0; base < n; base += ZC_AUCTION_GROUP) {
+        uint32_t r = base + lid; /* distance from the best end */
+        scan[lid] = r < n ? b->level[side[n - 1 - r].level].qty : 0;
+        ZC_BARRIER();
+        for (uint32_t off = 1; off < ZC_AUCTION_GROUP; off <<= 1) {
+            int64_t add = lid >= off ? scan[lid - off] : 0;
+            ZC_BARRIER();
+            scan[lid] += add;
+            ZC_BARRIER();
+        }
+        if (r < n)
+            out[n - 1 - r] = carry + scan[lid];
+        carry += scan[ZC_AUCTION_GROUP - 1];
+        ZC_BARRIER();
+    }
+}
+
+/* Index of the first bid priced >= p (bids ascend), nb when none. */
+ZC_GROUP_FN uint32_t zc_auction_first_bid(ZC_GLOBAL const zc_mref *bid, uint32_t nb, int64_t p)
+{
+    uint32_t lo = 0, hi = nb;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (bid[mid].price < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first ask priced <= p (asks descend), na when none. */
+ZC_GROUP_FN uint32_t zc_auction_first_ask(ZC_GLOBAL const zc_mref *ask, uint32_t na, int64_t p)
+{
+    uint32_t lo = 0, hi = na;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ask[mid].price > p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The same clearing price as zc_auction_price: demand at every bid level
+ * and supply at every ask level by parallel prefix sums into scratch
+ * (2 * cap entries), each work item ranks a share of the candidate prices
+ * (the other side's cumulative sum found by binary search), and a tree
+ * reduction in local memory (4 * ZC_AUCTION_GROUP entries) picks the best. */
+ZC_GROUP_FN void zc_auction_price_group(const zc_mbook *b, ZC_GLOBAL int64_t *scratch, ZC_LOCAL_PTR int64_t *loc,
+                                        uint32_t lid, int64_t *price, int64_t *volume)
+{
+    ZC_GLOBAL const zc_mref *bid = b->bids;
+    ZC_GLOBAL const zc_mref *ask = b->asks;
+    uint32_t nb = b->sym->nlev[ZC_M_BUY], na = b->sym->nlev[ZC_M_SELL];
+    ZC_GLOBAL int64_t *demand = scratch;
+    ZC_GLOBAL int64_t *supply = scratch + b->cap;
+    /* One call site: PoCL 2.10's LLVM crashes inlining a barrier function twice. */
+    for (int side = 0; side < 2; side++)
+        zc_auction_suffix_sums(b, side ? ask : bid, side ? na : nb, side ? supply : demand, loc, lid);
+    ZC_BARRIER_GLOBAL();
+    int64_t ref = b->sym->last_price;
+    zc_mclear best = {0, 0, 0, 0};
+    for (uint32_t c = lid; c < nb + na; c += ZC_AUCTION_GROUP) {
+        zc_mclear x;
+        int64_t d, s;
+        if (c < nb) {
+            x.price = bid[c].price;
+            d = demand[c];
+            uint32_t k = zc_auction_first_ask(ask, na, x.price);
+            s = k < na ? supply[k] : 0;
+        } else {
+            x.price = ask[c - nb].price;
+            s = supply[c - nb];
+            uint32_t k = zc_auction_first_bid(bid, nb, x.price);
+            d = k < nb ? demand[k] : 0;
+        }
+        x.volume = zc_mmin(d, s);
+        x.imbalance = zc_mabs(d - s);
+        x.distance = zc_mabs(x.price - ref);
+        if (x.volume > 0 && zc_mclear_before(&x, &best))
+            best = x;
+    }
+    ZC_LOCAL_PTR int64_t *v = loc, *imb = loc + ZC_AUCTION_GROUP, *dist = loc + 2 * ZC_AUCTION_GROUP,
+                     *p = loc + 3 * ZC_AUCTION_GROUP;
+    v[lid] = best.volume;
+    imb[lid] = best.imbalance;
+    dist[lid] = best.distance;
+    p[lid] = best.price;
+    ZC_BARRIER();
+    for (uint32_t stride = ZC_AUCTION_GROUP / 2; stride > 0; stride >>= 1) {
+        if (lid < stride) {
+            zc_mclear mine = {v[lid], imb[lid], dist[lid], p[lid]};
+            zc_mclear other = {v[lid + stride], imb[lid + stride], dist[lid + stride], p[lid + stride]};
+            if (other.volume > 0 && zc_mclear_before(&other, &mine)) {
+                v[lid] = other.volume;
+                imb[lid] = other.imbalance;
+                dist[lid] = other.distance;
+                p[lid] = other.price;
+            }
+        }
+        ZC_BARRIER();
+    }
+    *price = p[0];
+    *volume = v[0];
+}
+
+/* A task's call auction by one work group of ZC_AUCTION_GROUP items; item 0
+ * allocates (time priority is sequential by nature). */
+ZC_GROUP_FN void zc_auction_group_task(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels,
+                                       ZC_GLOBAL zc_mref *sides, ZC_GLOBAL zc_mbucket *buckets,
+                                       ZC_GLOBAL int32_t *dirty, ZC_GLOBAL zc_msym *syms, uint32_t cap,
+                                       uint32_t hsize, uint64_t k0, uint64_t k1, uint64_t seq,
+                                       ZC_GLOBAL zc_mtask *tasks, ZC_GLOBAL zc_mevent *ev,
+                                       ZC_GLOBAL int64_t *scratch, ZC_LOCAL_PTR int64_t *loc, uint64_t t, uint32_t lid)
 {
     ZC_GLOBAL zc_mtask *task = &tasks[t];
     zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, syms, cap, hsize, k0, k1, task->symbol);
-    task->ev_used = zc_auction_uncross(&b, seq, ev + task->ev_off);
+    int64_t price, volume;
+    zc_auction_price_group(&b, scratch + t * 2 * (uint64_t)cap, loc, lid, &price, &volume);
+    if (lid != 0)
+        return;
+    task->ev_used = zc_auction_execute(&b, seq, price, volume, ev + task->ev_off);
     task->done = 1;
     task->resting = b.sym->count;
 }
+#endif
 
 /* Copies task t's events to their place in the dense output. */
 ZC_FN void zc_match_compact_task(ZC_GLOBAL const zc_mtask *tasks, ZC_GLOBAL const zc_mevent *ev,
@@ -893,6 +1098,20 @@ ZC_FN void zc_match_compact_task(ZC_GLOBAL const zc_mtask *tasks, ZC_GLOBAL cons
     ZC_GLOBAL const zc_mtask *task = &tasks[t];
     for (uint64_t i = 0; i < task->ev_used; i++)
         dense[task->dst_off + i] = ev[task->ev_off + i];
+}
+
+/* Exclusive prefix sum of the tasks' ev_used into dst_off, and the total in
+ * *total: run on the device between matching and compaction (one work item;
+ * a batch has at most one task per symbol), so that no host round trip
+ * separates them. */
+ZC_FN void zc_match_offsets_run(ZC_GLOBAL zc_mtask *tasks, ZC_GLOBAL uint64_t *total, uint32_t ntasks)
+{
+    uint64_t m = 0;
+    for (uint32_t t = 0; t < ntasks; t++) {
+        tasks[t].dst_off = m;
+        m += tasks[t].ev_used;
+    }
+    *total = m;
 }
 
 #endif

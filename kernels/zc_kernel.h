@@ -22,6 +22,10 @@ typedef long int64_t;
 #define ZC_GID(d) get_global_id(d)
 #define ZC_LID(d) get_local_id(d)
 #define ZC_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+#define ZC_BARRIER_GLOBAL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+#define ZC_GROUP_ID(d) get_group_id(d)
+#define ZC_GROUP_FN static inline
+#define ZC_LOCAL_PTR __local
 #define ZC_RESTRICT restrict
 ZC_FN uint64_t zc_mulhi64(uint64_t a, uint64_t b) { return mul_hi(a, b); }
 
@@ -48,6 +52,10 @@ typedef long long int64_t;
 #define ZC_GID(d) ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x)
 #define ZC_LID(d) (threadIdx.x)
 #define ZC_BARRIER() __syncthreads()
+#define ZC_BARRIER_GLOBAL() __syncthreads()
+#define ZC_GROUP_ID(d) ((uint64_t)blockIdx.x)
+#define ZC_GROUP_FN static __device__ __forceinline__
+#define ZC_LOCAL_PTR
 #define ZC_RESTRICT __restrict__
 ZC_FN uint64_t zc_mulhi64(uint64_t a, uint64_t b)
 {

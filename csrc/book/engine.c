@@ -8,8 +8,10 @@
  *                     event buffer, events merged back in sequence order;
  *                     small batches on one thread run in sequence order;
  *   opencl, cuda      books resident in device buffers; the partitioned batch
- *                     uploaded, one work item per symbol, event regions
- *                     compacted on the device, read once and merged. */
+ *                     uploaded, one work item per symbol, event offsets and
+ *                     compaction on the device, read once and merged, all
+ *                     queued without a host round trip; submit_async returns
+ *                     once queued, two staging slots double-buffer batches. */
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,7 +35,7 @@ static_assert(sizeof(zc_event) == 55, "EVENT_DTYPE is 55 packed bytes");
 static_assert(sizeof(zc_depth_level) == 20 && sizeof(zc_book_entry) == 43, "view records are packed");
 static_assert(sizeof(zc_mslot) == 64 && sizeof(zc_mlevel) == 32 && sizeof(zc_mref) == 16 && sizeof(zc_msym) == 80 &&
                   sizeof(zc_mbucket) == 16 &&
-                  sizeof(zc_morder) == 48 && sizeof(zc_mevent) == 56 && sizeof(zc_mtask) == 56,
+                  sizeof(zc_morder) == 40 && sizeof(zc_mevent) == 56 && sizeof(zc_mtask) == 56,
               "kernels/match.h layouts are shared with the devices");
 static_assert(ZC_M_SELL == ZC_SIDE_SELL && ZC_M_MODIFY == ZC_ORDER_MODIFY && ZC_M_POST_ONLY == ZC_TIF_POST_ONLY &&
                   ZC_M_STP_BOTH == ZC_STP_CANCEL_BOTH && ZC_M_EXPIRE == ZC_EVENT_EXPIRE &&
@@ -44,11 +46,44 @@ static_assert(ZC_M_SELL == ZC_SIDE_SELL && ZC_M_MODIFY == ZC_ORDER_MODIFY && ZC_
 
 #define NO_TASK UINT32_MAX
 #define SEQUENTIAL_MAX 64 /* batches up to this size on one cpu thread skip grouping */
+#define STREAM_AHEAD 16   /* orders between a cache hint and its use in partition and merge */
+#define TOP_LEVELS 32     /* levels per side hinted before a symbol's task */
 #define CONFIG_VERSION 1
 #define CONFIG_HEAD 16
 #define CONFIG_PER_SYMBOL 48
 
 enum { B_SLOTS, B_LEVELS, B_SIDES, B_HASH, B_DIRTY, B_SYMS, B_COUNT };
+
+/* One device batch from upload to read-back: the host staging its
+ * transfers use (zc_host_alloc memory, grown as needed), its compacted
+ * events on the device (a late read of the rest may follow later batches),
+ * and, for submit_async, what the merge needs once the batch completes. Two
+ * slots double-buffer asynchronous submission; the other device buffers
+ * are the engine's, one set, since the in-order queue runs batches one
+ * after the other. */
+typedef struct dev_slot {
+    int busy; /* queued, not yet completed */
+    uint64_t ticket, seq0;
+    size_t n;         /* orders */
+    uint32_t nt;      /* tasks */
+    uint64_t read_ev; /* events the queued read brings back */
+    zc_fence *fence;
+    void *up, *down; /* host: tasks and sorted orders; total, tasks, evcount, events */
+    size_t up_cap, down_cap;
+    zc_devbuf *d_dense;
+    size_t n_dense;
+    zc_order *orders; /* submit_async: the batch as given, and partition's task of each order */
+    uint32_t *otask;
+    size_t orders_cap, otask_cap;
+} dev_slot;
+
+/* A completed asynchronous batch waiting for zc_engine_wait. */
+typedef struct done_batch {
+    uint64_t ticket;
+    zc_status status;
+    zc_array *events; /* NULL when status is an error */
+    char message[384];
+} done_batch;
 
 /* A growable array of packed events. */
 typedef struct ev_vec {
@@ -104,11 +139,18 @@ struct zc_engine {
     atomic_int grow_failed;
     uint64_t auction_seq; /* seq of the uncross being run on the cpu */
 
-    /* Device staging, grown as needed. */
-    zc_devbuf *d_orders, *d_tasks, *d_ev, *d_dense, *d_evcount;
-    size_t n_orders, n_tasks, n_ev, n_dense, n_evcount;
-    zc_mevent *dense;
+    /* Device batches: two slots, outstanding asynchronous batches in ticket
+     * order; per symbol, the orders of batches queued but not completed
+     * (which bound its resting orders before the next batch). */
+    dev_slot slot[2];
+    zc_devbuf *d_orders, *d_tasks, *d_ev, *d_evcount, *d_total, *d_scratch;
+    size_t n_orders, n_tasks, n_ev, n_evcount, n_total, n_scratch;
+    uint32_t *pending;
+    uint64_t ev_per_kilo; /* events per 1000 orders of the last completed batch: sizes the next read */
+    zc_mevent *dense;     /* events beyond a slot's read, when a batch had more than it guessed */
     size_t dense_cap;
+    done_batch *done; /* completed asynchronous batches not yet collected */
+    size_t ndone, done_cap;
     void *view[B_COUNT]; /* host copies of one symbol's device book */
 
     zc_mevent *stage; /* one cpu thread: the batch's events in order */
@@ -179,19 +221,17 @@ static void pack(zc_event *d, const zc_mevent *s)
     d->reason = s->reason;
 }
 
-static void decode(zc_morder *m, const zc_order *o, uint64_t seq, uint32_t index)
+static void decode(zc_morder *m, const zc_order *o, uint64_t seq)
 {
     m->id = o->id;
     m->price = o->price;
     m->qty = o->qty;
     m->seq = seq;
     m->trader = o->trader;
-    m->index = index;
     m->side = o->side;
     m->type = o->type;
     m->tif = o->tif;
     m->stp = o->stp;
-    m->pad = 0;
 }
 
 static zc_status dev_reserve(zc_engine *e, zc_devbuf **b, size_t *have, size_t need)
@@ -492,9 +532,14 @@ static zc_status partition(zc_engine *e, const zc_order *orders, size_t n, uint6
         e->tasks[t].end = at;
     }
     for (size_t i = 0; i < n; i++) {
+        /* The scatter writes one stream per symbol, too many for the
+         * hardware prefetcher: the line the order STREAM_AHEAD ahead goes to
+         * is asked for early. */
+        if (i + STREAM_AHEAD < n && e->otask[i + STREAM_AHEAD] != NO_TASK)
+            __builtin_prefetch(&e->sorted[e->tasks[e->otask[i + STREAM_AHEAD]].done], 1);
         uint32_t t = e->otask[i];
         if (t != NO_TASK)
-            decode(&e->sorted[e->tasks[t].done++], &orders[i], seq0 + i, (uint32_t)i);
+            decode(&e->sorted[e->tasks[t].done++], &orders[i], seq0 + i);
     }
     for (uint32_t t = 0; t < nt; t++)
         e->tasks[t].done = 0;
@@ -511,6 +556,21 @@ static int sev_reserve(zc_engine *e, uint32_t s, uint64_t need)
     return 1;
 }
 
+/* Hints for the levels near the top of both sides of symbol s, which most of
+ * its orders touch: a book's levels have left the cache by the time its
+ * symbol comes round again, so the next task's are asked for while a task
+ * runs. */
+static void prefetch_top(const zc_engine *e, uint32_t s)
+{
+    zc_mbook b = host_book(e, s);
+    for (uint32_t side = 0; side < 2; side++) {
+        const zc_mref *a = zc_mside(&b, side);
+        uint32_t n = b.sym->nlev[side];
+        for (uint32_t k = n > TOP_LEVELS ? n - TOP_LEVELS : 0; k < n; k++)
+            __builtin_prefetch(&b.level[a[k].level]);
+    }
+}
+
 /* cpu: tasks [begin, end) with their symbols' own event buffers, grown
  * between orders when an order's events might not fit. */
 static void cpu_match_range(void *ctx, size_t begin, size_t end)
@@ -520,6 +580,8 @@ static void cpu_match_range(void *ctx, size_t begin, size_t end)
         zc_mtask *task = &e->tasks[t];
         uint32_t s = task->symbol;
         zc_mbook b = host_book(e, s);
+        if (t + 1 < end)
+            prefetch_top(e, e->tasks[t + 1].symbol);
         uint64_t used = 0;
         uint32_t pos = task->begin;
         if (!sev_reserve(e, s, 2 * (uint64_t)(task->end - task->begin) + 16)) {
@@ -571,62 +633,208 @@ static zc_status cpu_run(zc_engine *e, uint32_t nt, zc_range_fn fn)
     return ZC_OK;
 }
 
-/* Device: one launch over the tasks with event regions large enough for any
- * outcome (4 per order plus the symbol's resting orders, see kernels/match.h),
- * then compaction of the used parts and one read. */
-static zc_status dev_run(zc_engine *e, uint32_t nt, size_t n, const char *kernel, uint64_t seq)
+/* Host staging of a slot, grown (contents dropped) to at least `need` bytes. */
+static zc_status host_reserve(zc_engine *e, void **p, size_t *cap, size_t need)
 {
-    uint64_t off = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        zc_mtask *task = &e->tasks[t];
-        task->ev_off = off;
-        task->ev_cap = 4 * (uint64_t)(task->end - task->begin) + e->resting[task->symbol] + 4;
-        off += task->ev_cap;
-    }
-    ZC_CHECK(dev_reserve(e, &e->d_tasks, &e->n_tasks, nt * sizeof(zc_mtask)));
-    ZC_CHECK(dev_reserve(e, &e->d_ev, &e->n_ev, off * sizeof(zc_mevent)));
-    ZC_CHECK(zc_buf_write(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
+    if (*p && need <= *cap)
+        return ZC_OK;
+    size_t n = need > 2 * *cap ? need : 2 * *cap;
+    if (n < 4096)
+        n = 4096;
+    zc_host_free(e->dev, *p);
+    *p = NULL;
+    *cap = 0;
+    ZC_CHECK(zc_host_alloc(e->dev, n, p));
+    *cap = n;
+    return ZC_OK;
+}
+
+/* A slot's read-back: the event total (8 bytes), the tasks, the orders'
+ * event counts, then the events from this offset. */
+static size_t down_events_at(uint32_t nt, size_t n)
+{
+    return (8 + (size_t)nt * sizeof(zc_mtask) + n * sizeof(uint32_t) + 7) & ~(size_t)7;
+}
+
+/* Queues the transfers and launches of slot s, then its fence. */
+static zc_status queue_batch(zc_engine *e, dev_slot *s, uint32_t nt, size_t n, const char *kernel, uint64_t seq)
+{
+    uint8_t *up = s->up, *down = s->down;
+    size_t tb = (size_t)nt * sizeof(zc_mtask);
+    ZC_CHECK(zc_buf_write_async(e->d_tasks, 0, up, tb));
     zc_karg args[16];
     zc_karg *a = book_args(e, args);
     if (n) {
-        ZC_CHECK(dev_reserve(e, &e->d_orders, &e->n_orders, n * sizeof(zc_morder)));
-        ZC_CHECK(dev_reserve(e, &e->d_evcount, &e->n_evcount, n * sizeof(uint32_t)));
-        ZC_CHECK(zc_buf_write(e->d_orders, 0, e->sorted, n * sizeof(zc_morder)));
+        ZC_CHECK(zc_buf_write_async(e->d_orders, 0, up + tb, n * sizeof(zc_morder)));
         *a++ = zc_arg_buf(e->d_orders);
     } else {
         *a++ = zc_arg_u64(seq);
     }
     *a++ = zc_arg_buf(e->d_tasks);
     *a++ = zc_arg_buf(e->d_ev);
-    if (n)
-        *a++ = zc_arg_buf(e->d_evcount);
+    *a++ = zc_arg_buf(n ? e->d_evcount : e->d_scratch);
     *a++ = zc_arg_u32(nt);
-    ZC_CHECK(zc_launch(e->dev, kernel, nt, args, (int)(a - args)));
-    ZC_CHECK(zc_buf_read(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
-    uint64_t m = 0;
+    /* An auction runs one work group per symbol (kernels/match.h). */
+    size_t items = n ? nt : (size_t)nt * ZC_AUCTION_GROUP;
+    ZC_CHECK(zc_launch_async(e->dev, kernel, items, args, (int)(a - args)));
+    zc_karg o[] = {zc_arg_buf(e->d_tasks), zc_arg_buf(e->d_total), zc_arg_u32(nt)};
+    ZC_CHECK(zc_launch_async(e->dev, "zc_match_offsets", 1, o, 3));
+    zc_karg c[] = {zc_arg_buf(e->d_tasks), zc_arg_buf(e->d_ev), zc_arg_buf(s->d_dense), zc_arg_u32(nt)};
+    ZC_CHECK(zc_launch_async(e->dev, "zc_match_compact", nt, c, 4));
+    ZC_CHECK(zc_buf_read_async(e->d_total, 0, down, sizeof(uint64_t)));
+    ZC_CHECK(zc_buf_read_async(e->d_tasks, 0, down + 8, tb));
+    if (n)
+        ZC_CHECK(zc_buf_read_async(e->d_evcount, 0, down + 8 + tb, n * sizeof(uint32_t)));
+    if (s->read_ev)
+        ZC_CHECK(zc_buf_read_async(s->d_dense, 0, down + down_events_at(nt, n), s->read_ev * sizeof(zc_mevent)));
+    return zc_fence_record(e->dev, &s->fence);
+}
+
+/* Device: queues a batch on the free slot s and returns without waiting.
+ * One launch over the tasks with event regions large enough for any outcome
+ * (4 per order plus a bound on the symbol's resting orders, see
+ * kernels/match.h), the destination offsets and the compaction of the used
+ * parts on the device, and the reads of the results, all on the device's
+ * in-order queue: no host round trip between matching and compaction. */
+static zc_status dev_enqueue(zc_engine *e, dev_slot *s, uint32_t nt, size_t n, const char *kernel, uint64_t seq)
+{
+    assert(!s->busy && nt > 0);
+    if (!e->pending && !(e->pending = calloc(e->nsym, sizeof *e->pending)))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "engine of %u symbols", e->nsym);
+    uint64_t off = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        zc_mtask *task = &e->tasks[t];
+        /* Every order of a batch still queued rests at most once. */
+        uint64_t resting = (uint64_t)e->resting[task->symbol] + e->pending[task->symbol];
+        task->ev_off = off;
+        task->ev_cap = 4 * (uint64_t)(task->end - task->begin) + (resting < e->cap ? resting : e->cap) + 4;
+        off += task->ev_cap;
+    }
+    /* The read brings back what the last batch's rate predicts, with a
+     * margin of half; dev_finish reads any excess. */
+    s->read_ev = off;
+    if (n && e->ev_per_kilo) {
+        uint64_t guess = (uint64_t)n * e->ev_per_kilo * 3 / 2000 + 256;
+        if (guess < s->read_ev)
+            s->read_ev = guess;
+    }
+    size_t tb = (size_t)nt * sizeof(zc_mtask);
+    ZC_CHECK(host_reserve(e, &s->up, &s->up_cap, tb + n * sizeof(zc_morder)));
+    ZC_CHECK(host_reserve(e, &s->down, &s->down_cap, down_events_at(nt, n) + s->read_ev * sizeof(zc_mevent)));
+    /* A shared buffer replaced while the other slot's batch runs is
+     * released once that batch is done with it (OpenCL reference counts;
+     * cudaFree waits for the device). */
+    ZC_CHECK(dev_reserve(e, &e->d_tasks, &e->n_tasks, tb));
+    ZC_CHECK(dev_reserve(e, &e->d_ev, &e->n_ev, off * sizeof(zc_mevent)));
+    ZC_CHECK(dev_reserve(e, &s->d_dense, &s->n_dense, off * sizeof(zc_mevent)));
+    ZC_CHECK(dev_reserve(e, &e->d_total, &e->n_total, sizeof(uint64_t)));
+    if (n) {
+        ZC_CHECK(dev_reserve(e, &e->d_orders, &e->n_orders, n * sizeof(zc_morder)));
+        ZC_CHECK(dev_reserve(e, &e->d_evcount, &e->n_evcount, n * sizeof(uint32_t)));
+    } else {
+        /* The auctions' cumulative demand and supply per level. */
+        ZC_CHECK(dev_reserve(e, &e->d_scratch, &e->n_scratch, (size_t)nt * 2 * e->cap * sizeof(int64_t)));
+    }
+    memcpy(s->up, e->tasks, tb);
+    if (n)
+        memcpy((uint8_t *)s->up + tb, e->sorted, n * sizeof(zc_morder));
+    zc_status st = queue_batch(e, s, nt, n, kernel, seq);
+    if (st != ZC_OK) {
+        /* Part of the batch may be queued: let the device finish with the
+         * slot's memory before anyone reuses it. */
+        char why[ZC_TEXT_MAX];
+        snprintf(why, sizeof why, "%s", zc_last_error());
+        zc_fence *f;
+        if (zc_fence_record(e->dev, &f) == ZC_OK) {
+            zc_fence_wait(f);
+            zc_fence_free(f);
+        }
+        return ZC_ERR(st, "queueing a batch of %zu orders: %s", n, why);
+    }
+    if (n)
+        for (uint32_t t = 0; t < nt; t++)
+            e->pending[e->tasks[t].symbol] += e->tasks[t].end - e->tasks[t].begin;
+    s->nt = nt;
+    s->n = n;
+    s->busy = 1;
+    return ZC_OK;
+}
+
+/* Waits for slot s and frees it; the device is done with its memory
+ * afterwards whatever the result. */
+static zc_status slot_release(zc_engine *e, dev_slot *s)
+{
+    zc_status st = zc_fence_wait(s->fence);
+    zc_fence_free(s->fence);
+    s->fence = NULL;
+    s->busy = 0;
+    const zc_mtask *tasks = s->up;
+    if (s->n)
+        for (uint32_t t = 0; t < s->nt; t++)
+            e->pending[tasks[t].symbol] -= tasks[t].end - tasks[t].begin;
+    return st;
+}
+
+/* Waits for slot s and leaves its results where dev_run's callers look:
+ * e->tasks (ev_used, resting), e->evcount and e->tbase. */
+static zc_status dev_finish(zc_engine *e, dev_slot *s)
+{
+    ZC_CHECK(slot_release(e, s));
+    uint32_t nt = s->nt;
+    size_t n = s->n, tb = (size_t)nt * sizeof(zc_mtask);
+    const uint8_t *down = s->down;
+    if (!reserve_tasks(e, nt) || (n && !reserve_orders(e, n)))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "batch of %zu orders", n);
+    memcpy(e->tasks, down + 8, tb);
+    if (n)
+        memcpy(e->evcount, down + 8 + tb, n * sizeof(uint32_t));
+    uint64_t m;
+    memcpy(&m, down, sizeof m);
     for (uint32_t t = 0; t < nt; t++) {
         zc_mtask *task = &e->tasks[t];
         if (n && task->done != task->end - task->begin)
             return ZC_ERR(ZC_ERR_INTERNAL, "symbol %u: device event region of %llu was too small", task->symbol,
                           (unsigned long long)task->ev_cap);
-        task->dst_off = m;
-        m += task->ev_used;
+        if (!n && task->done != 1)
+            return ZC_ERR(ZC_ERR_INTERNAL, "symbol %u: the auction kernel did not run (work-group size)",
+                          task->symbol);
         e->resting[task->symbol] = task->resting;
     }
-    if (!reserve((void **)&e->dense, &e->dense_cap, m, sizeof *e->dense))
-        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%llu events", (unsigned long long)m);
-    if (m) {
-        ZC_CHECK(dev_reserve(e, &e->d_dense, &e->n_dense, m * sizeof(zc_mevent)));
-        ZC_CHECK(zc_buf_write(e->d_tasks, 0, e->tasks, nt * sizeof(zc_mtask)));
-        zc_karg c[] = {zc_arg_buf(e->d_tasks), zc_arg_buf(e->d_ev), zc_arg_buf(e->d_dense), zc_arg_u32(nt)};
-        ZC_CHECK(zc_launch(e->dev, "zc_match_compact", nt, c, 4));
-        ZC_CHECK(zc_buf_read(e->d_dense, 0, e->dense, m * sizeof(zc_mevent)));
+    const zc_mevent *ev = (const zc_mevent *)(down + down_events_at(nt, n));
+    if (m > s->read_ev) {
+        /* More events than the read guessed: the rest now (rare). */
+        if (!reserve((void **)&e->dense, &e->dense_cap, (size_t)m, sizeof *e->dense))
+            return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%llu events", (unsigned long long)m);
+        memcpy(e->dense, ev, s->read_ev * sizeof *ev);
+        ZC_CHECK(zc_buf_read(s->d_dense, s->read_ev * sizeof *ev, e->dense + s->read_ev,
+                             (size_t)(m - s->read_ev) * sizeof *ev));
+        ev = e->dense;
     }
     if (n)
-        ZC_CHECK(zc_buf_read(e->d_evcount, 0, e->evcount, n * sizeof(uint32_t)));
+        e->ev_per_kilo = m * 1000 / n + 1;
     for (uint32_t t = 0; t < nt; t++)
-        e->tbase[t] = e->dense + e->tasks[t].dst_off;
+        e->tbase[t] = ev + e->tasks[t].dst_off;
     return ZC_OK;
+}
+
+/* Device, synchronously: the caller has drained the asynchronous batches,
+ * so slot 0 is free. */
+static zc_status dev_run(zc_engine *e, uint32_t nt, size_t n, const char *kernel, uint64_t seq)
+{
+    dev_slot *s = &e->slot[0];
+    ZC_CHECK(dev_enqueue(e, s, nt, n, kernel, seq));
+    return dev_finish(e, s);
+}
+
+static void slot_free(zc_engine *e, dev_slot *s)
+{
+    if (s->busy)
+        slot_release(e, s);
+    zc_host_free(e->dev, s->up);
+    zc_host_free(e->dev, s->down);
+    zc_buf_free(s->d_dense);
+    free(s->orders);
+    free(s->otask);
 }
 
 /* Destination for m events. */
@@ -666,14 +874,31 @@ static zc_status sink_finish(zc_engine *e, ev_sink *sink, size_t m)
 static zc_status merge(zc_engine *e, const zc_order *orders, size_t n, uint64_t seq0, uint32_t nt, ev_sink *sink,
                        size_t *m)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += e->otask[i] == NO_TASK ? 1 : e->evcount[i];
+    /* An order of no task (unknown symbol) has one event, a reject. */
+    size_t grouped = 0, total = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        grouped += e->tasks[t].end - e->tasks[t].begin;
+        total += (size_t)e->tasks[t].ev_used;
+    }
+    total += n - grouped;
     zc_event *dst;
     ZC_CHECK(sink_dest(e, sink, total, &dst));
-    for (uint32_t t = 0; t < nt; t++)
-        e->tasks[t].ev_off = 0; /* read cursor */
+    /* Event counts are by position in the sorted batch (zc_match_run). */
+    for (uint32_t t = 0; t < nt; t++) {
+        e->tasks[t].ev_off = 0;               /* event read cursor */
+        e->tasks[t].done = e->tasks[t].begin; /* order read cursor */
+    }
     for (size_t i = 0; i < n; i++) {
+        /* Each task's buffers are read in order, but the streams interleave
+         * (one per symbol): the events and count of the order STREAM_AHEAD
+         * ahead, at its task's read cursors, are asked for early. */
+        if (i + STREAM_AHEAD < n && e->otask[i + STREAM_AHEAD] != NO_TASK) {
+            uint32_t u = e->otask[i + STREAM_AHEAD];
+            const char *p = (const char *)(e->tbase[u] + e->tasks[u].ev_off);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + sizeof(zc_mevent) - 1);
+            __builtin_prefetch(&e->evcount[e->tasks[u].done]);
+        }
         uint32_t t = e->otask[i];
         if (t == NO_TASK) {
             const zc_order *o = &orders[i];
@@ -683,7 +908,7 @@ static zc_status merge(zc_engine *e, const zc_order *orders, size_t n, uint64_t 
             continue;
         }
         const zc_mevent *src = e->tbase[t] + e->tasks[t].ev_off;
-        uint32_t k = e->evcount[i];
+        uint32_t k = e->evcount[e->tasks[t].done++];
         for (uint32_t j = 0; j < k; j++)
             pack(dst++, &src[j]);
         e->tasks[t].ev_off += k;
@@ -724,10 +949,16 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
     size_t used = 0;
     if (!stage_reserve(e, 2 * n + 16, 0))
         return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "events of %zu orders", n);
+    for (size_t i = 0; i < n && i < ZC_MATCH_AHEAD; i++) {
+        if (orders[i].symbol < e->nsym) {
+            zc_mbook b = host_book(e, orders[i].symbol);
+            zc_mprefetch_now(&b, orders[i].type, orders[i].side, orders[i].id, orders[i].price);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (i + ZC_MATCH_AHEAD < n && orders[i + ZC_MATCH_AHEAD].symbol < e->nsym) {
             zc_mbook ahead = host_book(e, orders[i + ZC_MATCH_AHEAD].symbol);
-            zc_mprefetch_bucket(&ahead, orders[i + ZC_MATCH_AHEAD].id);
+            zc_mhint_bucket(&ahead, orders[i + ZC_MATCH_AHEAD].id);
         }
         size_t half = i + ZC_MATCH_AHEAD / 2;
         if (half < n && orders[half].symbol < e->nsym && orders[half].type >= ZC_ORDER_CANCEL) {
@@ -736,7 +967,7 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
         }
         const zc_order *src = &orders[i];
         zc_morder o;
-        decode(&o, src, seq0 + i, (uint32_t)i);
+        decode(&o, src, seq0 + i);
         if (!stage_reserve(e, used + 1, used))
             return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", used + 1);
         if (src->symbol >= e->nsym) {
@@ -768,22 +999,31 @@ static zc_status emit_staged(zc_engine *e, ev_sink *sink, size_t *m)
     return sink_finish(e, sink, e->stage_used);
 }
 
-static zc_status submit_locked(zc_engine *e, const zc_order *orders, size_t n, int journal, ev_sink *sink, size_t *m)
+/* Ingress of a batch (submit and submit_async alike): its sequence numbers
+ * and its journal record, written before any matching. */
+static zc_status ingress_batch(zc_engine *e, const zc_order *orders, size_t n, int journal, uint64_t *seq0)
 {
     ZC_CHECK(check_usable(e));
     if (n >= UINT32_MAX)
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "a batch holds fewer than 2^32 orders, got %zu", n);
-    uint64_t seq0 = e->next_seq;
+    *seq0 = e->next_seq;
     if (journal && e->journal) {
         uint8_t prefix[ZC_JREC_PREFIX] = {ZC_JREC_BATCH};
         uint64_t count = n;
-        memcpy(prefix + 8, &seq0, 8);
+        memcpy(prefix + 8, seq0, 8);
         memcpy(prefix + 16, &count, 8);
         ZC_CHECK(zc_journal_append(e->journal, prefix, sizeof prefix, orders, n * sizeof(zc_order)));
     }
-    /* From here the batch is ingressed: it must be applied whole. */
     e->next_seq += n;
     e->batches++;
+    return ZC_OK;
+}
+
+static zc_status submit_locked(zc_engine *e, const zc_order *orders, size_t n, int journal, ev_sink *sink, size_t *m)
+{
+    uint64_t seq0 = 0;
+    ZC_CHECK(ingress_batch(e, orders, n, journal, &seq0));
+    /* From here the batch is ingressed: it must be applied whole. */
     zc_status st;
     /* A single order never needs the pool: it skips grouping and merging
      * whatever the thread count. */
@@ -811,6 +1051,182 @@ static zc_status check_engine(const zc_engine *e)
     return ZC_OK;
 }
 
+/* ---- asynchronous batches ---- */
+
+/* The busy slot of the oldest outstanding batch, or NULL. */
+static dev_slot *oldest_busy(zc_engine *e)
+{
+    dev_slot *a = &e->slot[0], *b = &e->slot[1];
+    if (a->busy && b->busy)
+        return a->ticket < b->ticket ? a : b;
+    return a->busy ? a : b->busy ? b : NULL;
+}
+
+static done_batch *find_done(zc_engine *e, uint64_t ticket)
+{
+    for (size_t i = 0; i < e->ndone; i++)
+        if (e->done[i].ticket == ticket)
+            return &e->done[i];
+    return NULL;
+}
+
+/* Completes the oldest outstanding batch: its events, or its error, are
+ * kept for zc_engine_wait (submit_async reserved the entry). A failure stops
+ * the engine, and the batches queued after a failed one are not applied:
+ * their books are unknown. Returns the batch's status. */
+static zc_status complete_oldest(zc_engine *e)
+{
+    dev_slot *s = oldest_busy(e);
+    done_batch *d = &e->done[e->ndone++];
+    memset(d, 0, sizeof *d);
+    d->ticket = s->ticket;
+    zc_status st;
+    if (e->failed) {
+        slot_release(e, s);
+        st = ZC_ERR(ZC_ERR_STATE, "asynchronous batch %llu was not applied: the engine stopped after an error in "
+                                  "an earlier call (%s); replay its journal",
+                    (unsigned long long)s->ticket, e->failed_msg);
+    } else {
+        st = dev_finish(e, s);
+        if (st == ZC_OK) {
+            /* dev_finish sized the scratch arrays for the batch. */
+            memcpy(e->otask, s->otask, s->n * sizeof *s->otask);
+            ev_sink sink = {.array = &d->events};
+            size_t m;
+            st = merge(e, s->orders, s->n, s->seq0, s->nt, &sink, &m);
+        }
+        if (st != ZC_OK) {
+            char why[ZC_TEXT_MAX];
+            snprintf(why, sizeof why, "%s", zc_last_error());
+            ZC_ERR(st, "asynchronous batch %llu (seq %llu to %llu) failed: %s", (unsigned long long)s->ticket,
+                   (unsigned long long)s->seq0, (unsigned long long)(s->seq0 + s->n - 1), why);
+            fail(e, st);
+        }
+    }
+    if (st != ZC_OK) {
+        zc_array_release(d->events);
+        d->events = NULL;
+        d->status = st;
+        snprintf(d->message, sizeof d->message, "%s", zc_last_error());
+    }
+    return st;
+}
+
+/* Completes every outstanding batch, oldest first, up to the first that
+ * fails (whose error is returned; the rest complete at the next drain). */
+static zc_status drain(zc_engine *e)
+{
+    while (oldest_busy(e))
+        ZC_CHECK(complete_oldest(e));
+    return ZC_OK;
+}
+
+/* Synchronous calls first drain the asynchronous batches; a failure found
+ * doing so has stopped the engine, which is what they report. */
+static zc_status settle(zc_engine *e)
+{
+    return drain(e) == ZC_OK ? ZC_OK : check_usable(e);
+}
+
+static zc_status submit_async_locked(zc_engine *e, const zc_order *orders, size_t n, uint64_t *ticket)
+{
+    ZC_CHECK(check_usable(e));
+    /* Room to keep this batch's result and those of the two in flight. */
+    if (!reserve((void **)&e->done, &e->done_cap, e->ndone + 3, sizeof *e->done))
+        return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "asynchronous results");
+    if (e->on_host) {
+        done_batch *d = &e->done[e->ndone];
+        memset(d, 0, sizeof *d);
+        ev_sink sink = {.array = &d->events};
+        size_t m;
+        ZC_CHECK(submit_locked(e, orders, n, 1, &sink, &m));
+        d->ticket = *ticket = e->batches;
+        e->ndone++;
+        return ZC_OK;
+    }
+    dev_slot *s = !e->slot[0].busy ? &e->slot[0] : !e->slot[1].busy ? &e->slot[1] : NULL;
+    if (!s) {
+        if (complete_oldest(e) != ZC_OK)
+            return check_usable(e);
+        s = !e->slot[0].busy ? &e->slot[0] : &e->slot[1];
+    }
+    uint64_t seq0 = 0;
+    ZC_CHECK(ingress_batch(e, orders, n, 1, &seq0));
+    /* From here the batch is ingressed: it must be applied whole. */
+    uint32_t nt = 0;
+    zc_status st = partition(e, orders, n, seq0, &nt);
+    if (st == ZC_OK && nt) {
+        /* The merge runs when the batch completes: it needs the orders and
+         * their tasks after the caller's array and the scratch have moved on. */
+        if (!reserve((void **)&s->orders, &s->orders_cap, n, sizeof *s->orders) ||
+            !reserve((void **)&s->otask, &s->otask_cap, n, sizeof *s->otask))
+            st = ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "batch of %zu orders", n);
+        if (st == ZC_OK) {
+            memcpy(s->orders, orders, n * sizeof *orders);
+            memcpy(s->otask, e->otask, n * sizeof *s->otask);
+            s->ticket = e->batches;
+            s->seq0 = seq0;
+            st = dev_enqueue(e, s, nt, n, "zc_match_books", 0);
+        }
+    } else if (st == ZC_OK) {
+        /* Nothing for the device (no orders, or unknown symbols only). */
+        done_batch *d = &e->done[e->ndone];
+        memset(d, 0, sizeof *d);
+        ev_sink sink = {.array = &d->events};
+        size_t m;
+        st = merge(e, orders, n, seq0, 0, &sink, &m);
+        if (st == ZC_OK) {
+            d->ticket = e->batches;
+            e->ndone++;
+        }
+    }
+    if (st != ZC_OK)
+        return fail(e, st);
+    *ticket = e->batches;
+    return ZC_OK;
+}
+
+zc_status zc_engine_submit_async(zc_engine *e, const zc_order *orders, size_t n, uint64_t *ticket)
+{
+    ZC_CHECK(check_engine(e));
+    if ((!orders && n) || !ticket)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "orders and ticket must not be NULL");
+    *ticket = 0;
+    pthread_mutex_lock(&e->lock);
+    zc_status st = submit_async_locked(e, orders, n, ticket);
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+zc_status zc_engine_wait(zc_engine *e, uint64_t ticket, zc_array **events)
+{
+    ZC_CHECK(check_engine(e));
+    if (!events)
+        return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "events must not be NULL");
+    *events = NULL;
+    pthread_mutex_lock(&e->lock);
+    done_batch *d;
+    /* Batches complete in ticket order: the older ones first. */
+    while (!(d = find_done(e, ticket)) && ((e->slot[0].busy && e->slot[0].ticket == ticket) ||
+                                           (e->slot[1].busy && e->slot[1].ticket == ticket)))
+        complete_oldest(e);
+    zc_status st;
+    if (!d) {
+        st = ZC_ERR(ZC_ERR_NOT_FOUND, "ticket %llu is not an outstanding asynchronous batch of this engine "
+                                      "(never issued, or already collected)",
+                    (unsigned long long)ticket);
+    } else {
+        st = d->status;
+        if (st == ZC_OK)
+            *events = d->events;
+        else
+            ZC_ERR(st, "%s", d->message);
+        *d = e->done[--e->ndone];
+    }
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
 zc_status zc_engine_submit(zc_engine *e, const zc_order *orders, size_t n, zc_array **events)
 {
     ZC_CHECK(check_engine(e));
@@ -820,7 +1236,9 @@ zc_status zc_engine_submit(zc_engine *e, const zc_order *orders, size_t n, zc_ar
     ev_sink sink = {.array = events};
     size_t m;
     pthread_mutex_lock(&e->lock);
-    zc_status st = submit_locked(e, orders, n, 1, &sink, &m);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = submit_locked(e, orders, n, 1, &sink, &m);
     pthread_mutex_unlock(&e->lock);
     return st;
 }
@@ -834,7 +1252,9 @@ zc_status zc_engine_submit_into(zc_engine *e, const zc_order *orders, size_t n, 
     ev_sink sink = {.buf = events, .cap = cap};
     pthread_mutex_lock(&e->lock);
     e->last.n = 0;
-    zc_status st = submit_locked(e, orders, n, 1, &sink, m);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = submit_locked(e, orders, n, 1, &sink, m);
     pthread_mutex_unlock(&e->lock);
     return st;
 }
@@ -914,7 +1334,9 @@ zc_status zc_engine_set_mode(zc_engine *e, uint32_t symbol, zc_book_mode mode)
 {
     ZC_CHECK(check_engine(e));
     pthread_mutex_lock(&e->lock);
-    zc_status st = set_mode_locked(e, symbol, (uint32_t)mode, 1);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = set_mode_locked(e, symbol, (uint32_t)mode, 1);
     pthread_mutex_unlock(&e->lock);
     return st;
 }
@@ -1000,7 +1422,9 @@ zc_status zc_engine_uncross(zc_engine *e, const uint32_t *symbols, size_t k, zc_
     ev_sink sink = {.array = events};
     size_t m;
     pthread_mutex_lock(&e->lock);
-    zc_status st = uncross_locked(e, symbols, k, 1, &sink, &m);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = uncross_locked(e, symbols, k, 1, &sink, &m);
     pthread_mutex_unlock(&e->lock);
     return st;
 }
@@ -1041,7 +1465,9 @@ zc_status zc_engine_depth(zc_engine *e, uint32_t symbol, size_t levels, zc_array
     *bids = *asks = NULL;
     pthread_mutex_lock(&e->lock);
     zc_mbook b;
-    zc_status st = view_book(e, symbol, &b);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = view_book(e, symbol, &b);
     if (st == ZC_OK)
         st = depth_side(&b, ZC_SIDE_BUY, levels, bids);
     if (st == ZC_OK)
@@ -1065,7 +1491,9 @@ zc_status zc_engine_book(zc_engine *e, uint32_t symbol, zc_array **entries)
     pthread_mutex_lock(&e->lock);
     zc_mbook b;
     zc_book_entry *d;
-    zc_status st = view_book(e, symbol, &b);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = view_book(e, symbol, &b);
     if (st == ZC_OK)
         st = view_array(b.sym->count, sizeof *d, entries, (void **)&d);
     for (uint32_t side = 0; st == ZC_OK && side < 2; side++) {
@@ -1093,10 +1521,13 @@ zc_status zc_engine_book(zc_engine *e, uint32_t symbol, zc_array **entries)
 zc_status zc_engine_sync(zc_engine *e)
 {
     ZC_CHECK(check_engine(e));
-    /* Launches complete before each call returns, so taking the ingress lock
-     * is enough to order views after every earlier call. */
+    /* Synchronous calls finish their device work before returning; the
+     * asynchronous batches complete here (their events wait for
+     * zc_engine_wait), so views taken afterwards include them. */
     pthread_mutex_lock(&e->lock);
-    zc_status st = check_usable(e);
+    zc_status st = drain(e);
+    if (st == ZC_OK)
+        st = check_usable(e);
     pthread_mutex_unlock(&e->lock);
     return st;
 }
@@ -1107,6 +1538,11 @@ zc_status zc_engine_info_get(zc_engine *e, zc_engine_info *out)
     if (!out)
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "out must not be NULL");
     pthread_mutex_lock(&e->lock);
+    zc_status st = settle(e);
+    if (st != ZC_OK) {
+        pthread_mutex_unlock(&e->lock);
+        return st;
+    }
     out->symbols = e->nsym;
     out->capacity = e->cap;
     out->device = e->dev;
@@ -1319,7 +1755,9 @@ zc_status zc_engine_state_root(zc_engine *e, uint8_t root[32])
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "root must not be NULL");
     pthread_mutex_lock(&e->lock);
     void *arr[B_COUNT] = {0};
-    zc_status st = check_usable(e);
+    zc_status st = settle(e);
+    if (st == ZC_OK)
+        st = check_usable(e);
     int spans = st == ZC_OK && !e->on_host && e->tree;
     if (spans)
         st = update_root_spans(e);
@@ -1350,6 +1788,16 @@ void zc_engine_destroy(zc_engine *e)
 {
     if (!e)
         return;
+    /* The device may still be using the slots' memory. */
+    for (int k = 0; k < 2; k++)
+        slot_free(e, &e->slot[k]);
+    zc_devbuf *shared[] = {e->d_orders, e->d_tasks, e->d_ev, e->d_evcount, e->d_total, e->d_scratch};
+    for (size_t i = 0; i < sizeof shared / sizeof *shared; i++)
+        zc_buf_free(shared[i]);
+    for (size_t i = 0; i < e->ndone; i++)
+        zc_array_release(e->done[i].events);
+    free(e->done);
+    free(e->pending);
     zc_journal_close(e->journal);
     zc_merkle_free(e->tree);
     zc_threadpool_destroy(e->pool);
@@ -1364,11 +1812,6 @@ void zc_engine_destroy(zc_engine *e)
     if (e->sev)
         for (uint32_t s = 0; s < e->nsym; s++)
             free(e->sev[s]);
-    zc_buf_free(e->d_orders);
-    zc_buf_free(e->d_tasks);
-    zc_buf_free(e->d_ev);
-    zc_buf_free(e->d_dense);
-    zc_buf_free(e->d_evcount);
     free(e->sev);
     free(e->sev_cap);
     free(e->dense);

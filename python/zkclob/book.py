@@ -150,6 +150,33 @@ class Engine(_zkclob._Engine):
         events (EVENT_DTYPE) in sequence order."""
         return self._submit(orders)
 
+    def submit_async(self, orders: np.ndarray) -> int:
+        """Queues a batch (1-D C-contiguous ORDER_DTYPE array; copied, so it may change afterwards)
+        and returns its ticket without waiting for the matching. The batch is sequenced and journaled
+        now, exactly as :meth:`submit` would; on an OpenCL or CUDA device its matching runs while the
+        host prepares the next batch (two in flight, a third completes the oldest), on the cpu it is
+        matched before this returns. The ticket is the batch's number among the engine's
+        state-changing calls (``info()["batches"]`` once accepted): tickets grow with ingress order,
+        also across threads. Collect the events with :meth:`wait`. An error found now (bad input, a
+        stopped engine, a device error while queueing) is raised here and no ticket is issued."""
+        return self._submit_async(orders)
+
+    def wait(self, ticket: int) -> np.ndarray:
+        """Completes the batch of ``ticket`` (and older ones still queued) and returns its events
+        (EVENT_DTYPE) in sequence order, byte-identical to what :meth:`submit` would have returned.
+        Tickets may be waited for in any order, each once; an unknown or already collected ticket
+        raises InvalidArgumentError. A device error that surfaced when the batch completed is raised
+        here (naming the ticket and its seq range) and stops the engine; the batches queued after
+        it are not applied. Replay the journal to recover."""
+        return self._wait(_count("ticket", ticket, 0, (1 << 64) - 1))
+
+    def sync(self) -> None:
+        """Completes every outstanding :meth:`submit_async` batch (their events stay for
+        :meth:`wait`), so that views (:meth:`depth`, :meth:`book`) and :meth:`state_root` taken
+        afterwards include them. Every synchronous call drains the outstanding batches the same way
+        first. Raises the error of a batch that failed."""
+        self._sync()
+
     def set_trader_keys(self, pubkeys: np.ndarray) -> None:
         """Public keys for :meth:`submit_signed`: a C-contiguous uint8 array (traders, 64), row t is
         trader t's parsed secp256k1 key x || y (zkclob.crypto)."""

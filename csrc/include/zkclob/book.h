@@ -9,14 +9,52 @@
  * appear in the order they happened. They are byte-identical on every backend
  * and every thread count.
  *
- * Concurrent callers. Every engine call that changes state (submit, set_mode,
- * uncross) takes the engine's ingress lock for its whole duration, assigns its
- * sequence numbers, appends to the journal and matches before releasing it.
- * Conflict rule: of two calls that race, the one that takes the lock first
- * gets the lower sequence numbers and is matched completely before the other
- * starts; the orders of two batches never interleave. The outcome is the one
- * of running the calls one after the other in seq order, which is what the
- * journal records and replay reproduces.
+ * Concurrent callers. Every engine call that changes state (submit,
+ * submit_async, set_mode, uncross) takes the engine's ingress lock, assigns
+ * its sequence numbers and appends to the journal under it; the synchronous
+ * calls also match before releasing it, submit_async queues its matching on
+ * the device behind every earlier call's. Conflict rule: ingress order is
+ * lock acquisition order. Of two calls that race, the one that takes the lock
+ * first gets the lower sequence numbers and the lower ticket (batch number),
+ * and is applied to the books completely before the other; the orders of
+ * two batches never interleave. The outcome is the one of running the calls
+ * one after the other in seq order, which is what the journal records and
+ * replay reproduces.
+ *
+ * Asynchronous submission (zc_engine_submit_async, zc_engine_wait). On an
+ * opencl or cuda device, submit_async sequences and journals a batch exactly
+ * as submit does, partitions it on the host into one of two staging slots
+ * and queues the upload, the matching, the compaction of the events and
+ * their read-back on the device's in-order queue, then returns a ticket
+ * without waiting: while the device matches batch k, the host sequences,
+ * partitions and stages batch k + 1. With two batches queued, submit_async
+ * first completes the oldest (waits for it and merges its events into
+ * sequence order while the device matches the other; the events are kept
+ * until collected). zc_engine_wait(ticket)
+ * returns the batch's events, byte-identical to what submit would have
+ * returned at the same point. On the cpu device the batch is matched inside
+ * submit_async (same results; wait returns them). The ticket is the batch's
+ * number among the engine's state-changing calls (zc_engine_info.batches
+ * once it is accepted, i.e. its journal record, from 1): tickets grow with
+ * ingress order, so a larger ticket has a later seq range; the batch's n
+ * orders take seq [s, s + n), where s is the seq of its first event (n > 0
+ * gives at least one event per order). Waits
+ * may come in any order and each ticket is collected once; waiting for any
+ * other number is ZC_ERR_NOT_FOUND. Results not collected are kept until the
+ * engine is destroyed. Every other call (submit, submit_into, set_mode,
+ * uncross, depth, book, state_root, info, sync) first completes the
+ * outstanding batches in ticket order, so views and the state root include
+ * every batch submitted before. Errors: one found while submitting (bad
+ * arguments, a stopped engine, a journal write, queueing on the device) is
+ * returned by submit_async, with no ticket; one that surfaces when the device
+ * work completes (a failed transfer or kernel) belongs to its batch:
+ * zc_engine_wait of that ticket returns it, naming the ticket and seq range,
+ * and so does zc_engine_sync when it completes that batch (any other call
+ * that completes it returns ZC_ERR_STATE quoting it). A failure after a
+ * batch was accepted, while queueing or at completion, stops the engine as a
+ * failed synchronous call does: later calls return ZC_ERR_STATE (replay the
+ * journal, which holds every accepted batch), and the batches queued after
+ * the failed one are not applied (their waits return ZC_ERR_STATE).
  *
  * Orders (zc_order; see ORDER_DTYPE in DESIGN.md section 5):
  *   limit    id, trader, symbol, side, tif, stp, price, qty.
@@ -83,6 +121,11 @@
  * on. Each pair is one fill event at P: order_id = the order of the pair
  * with the higher seq, maker_id = the other, remaining = the open quantity
  * of order_id afterwards. After an uncross the book does not cross.
+ * The cpu computes P by one sweep over the merged levels; an OpenCL or CUDA
+ * device runs one work group per symbol that forms demand and supply at
+ * every level by parallel prefix sums, ranks a share of the candidate prices
+ * per work item and reduces to P in local memory (kernels/match.h); both give
+ * the same events byte for byte.
  *
  * Arithmetic. Prices and quantities are int64 ticks and lots. Quantities are
  * at most ZC_BOOK_MAX_QTY and capacities at most ZC_BOOK_MAX_CAPACITY, so
@@ -326,8 +369,16 @@ ZC_API zc_status zc_engine_depth(zc_engine *e, uint32_t symbol, size_t levels, z
 /* Every resting order of a symbol: bids best first, then asks best first,
  * FIFO within a level, as a new (count * sizeof(zc_book_entry)) uint8 array. */
 ZC_API zc_status zc_engine_book(zc_engine *e, uint32_t symbol, zc_array **entries);
-/* Waits for the engine's device work; views taken afterwards are consistent
- * with every call that returned before. */
+/* Queues a batch (see "Asynchronous submission" above); *ticket receives
+ * its batch number. */
+ZC_API zc_status zc_engine_submit_async(zc_engine *e, const zc_order *orders, size_t n, uint64_t *ticket);
+/* Completes the batch of `ticket` (and any older one still queued) and
+ * hands over its events as a new (m * sizeof(zc_event)) uint8 array; the
+ * ticket is then collected. */
+ZC_API zc_status zc_engine_wait(zc_engine *e, uint64_t ticket, zc_array **events);
+/* Completes every outstanding asynchronous batch (their events stay for
+ * zc_engine_wait); views taken afterwards are consistent with every call
+ * that returned before. Returns the error of a batch that failed. */
 ZC_API zc_status zc_engine_sync(zc_engine *e);
 ZC_API zc_status zc_engine_state_root(zc_engine *e, uint8_t root[32]);
 

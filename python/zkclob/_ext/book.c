@@ -202,6 +202,51 @@ static PyObject *engine_submit(EngineObject *self, PyObject *obj)
     return records_view(ev, event_descr);
 }
 
+/* _submit_async(orders) -> ticket: the orders are copied (or, on the cpu,
+ * matched) before it returns. */
+static PyObject *engine_submit_async(EngineObject *self, PyObject *obj)
+{
+    if (!engine_ok(self))
+        return NULL;
+    PyArrayObject *a = order_array(obj);
+    if (!a)
+        return NULL;
+    uint64_t ticket = 0;
+    zc_status st;
+    const zc_order *orders = PyArray_DATA(a);
+    size_t n = (size_t)PyArray_DIM(a, 0);
+    Py_BEGIN_ALLOW_THREADS
+    st = zc_engine_submit_async(self->eng, orders, n, &ticket);
+    Py_END_ALLOW_THREADS
+    if (st != ZC_OK)
+        return zcpy_raise(st);
+    zcpy_flush_log();
+    return PyLong_FromUnsignedLongLong(ticket);
+}
+
+/* _wait(ticket) -> the batch's events. */
+static PyObject *engine_wait(EngineObject *self, PyObject *obj)
+{
+    if (!engine_ok(self))
+        return NULL;
+    if (!PyLong_Check(obj) || PyBool_Check(obj))
+        return zcpy_invalid("ticket must be an int, got %s", Py_TYPE(obj)->tp_name);
+    unsigned long long ticket = PyLong_AsUnsignedLongLong(obj);
+    if (ticket == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return zcpy_invalid("ticket must be in [0, 2^64), got %R", obj);
+    }
+    zc_array *ev = NULL;
+    zc_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = zc_engine_wait(self->eng, ticket, &ev);
+    Py_END_ALLOW_THREADS
+    if (st != ZC_OK)
+        return zcpy_raise(st);
+    zcpy_flush_log();
+    return records_view(ev, event_descr);
+}
+
 /* _submit_verified(orders, valid uint8[n]): the signature gate with verdicts. */
 static PyObject *engine_submit_verified(EngineObject *self, PyObject *args)
 {
@@ -419,13 +464,16 @@ static PyObject *engine_info(EngineObject *self, PyObject *noargs)
 
 static PyMethodDef engine_methods[] = {
     {"_submit", (PyCFunction)engine_submit, METH_O, "Match an ORDER_DTYPE array; returns its events."},
+    {"_submit_async", (PyCFunction)engine_submit_async, METH_O,
+     "Queue an ORDER_DTYPE array for matching; returns its ticket."},
+    {"_wait", (PyCFunction)engine_wait, METH_O, "Events of an asynchronous batch, by ticket."},
     {"_submit_verified", (PyCFunction)engine_submit_verified, METH_VARARGS,
      "Match the orders whose verdict is non-zero; reject the others (bad signature)."},
     {"_submit_signed", (PyCFunction)engine_submit_signed, METH_VARARGS,
      "Verify the orders' signatures, then match the valid ones; returns (events, device)."},
     {"_depth", (PyCFunction)engine_depth, METH_VARARGS, "(bids, asks) of a symbol, best first."},
     {"_book", (PyCFunction)engine_book, METH_O, "Resting orders of a symbol in priority order."},
-    {"sync", (PyCFunction)engine_sync, METH_NOARGS, "Wait for the engine's device work."},
+    {"_sync", (PyCFunction)engine_sync, METH_NOARGS, "Complete every outstanding asynchronous batch."},
     {"state_root", (PyCFunction)engine_state_root, METH_NOARGS, "Poseidon2 Merkle root of the resting orders."},
     {"_set_mode", (PyCFunction)engine_set_mode, METH_VARARGS, "Set a symbol's matching mode."},
     {"_get_mode", (PyCFunction)engine_get_mode, METH_O, "A symbol's matching mode."},
