@@ -640,6 +640,37 @@ ZC_SECP_NOINLINE void zc_secp_gej_double(zc_secp_gej *r, const zc_secp_gej *a)
     zc_secp_fe_sub(&r->y, &t, &C);
 }
 
+/* The common end of the variable-time additions: u1, s1 are the first
+ * point's x and y on the common denominator, h = u2 - u1, rr = s2 - s1, z
+ * the product of the inputs' z. Equal points are doubled, opposite ones give
+ * infinity. r may be a (each input is read before its place is written). */
+ZC_FN void zc_secp_gej_add_finish(zc_secp_gej *r, const zc_secp_gej *a, const zc_secp_fe *u1, const zc_secp_fe *s1,
+                                  const zc_secp_fe *z, const zc_secp_fe *h, const zc_secp_fe *rr)
+{
+    if (zc_secp_fe_is_zero(h)) {
+        if (zc_secp_fe_is_zero(rr)) {
+            zc_secp_gej_double(r, a);
+        } else {
+            r->inf = 1;
+        }
+        return;
+    }
+    zc_secp_fe hh, hhh, v, t;
+    zc_secp_fe_sqr(&hh, h);
+    zc_secp_fe_mul(&hhh, &hh, h);
+    zc_secp_fe_mul(&v, u1, &hh);
+    zc_secp_fe_mul(&r->z, z, h);
+    zc_secp_fe_sqr(&t, rr);
+    zc_secp_fe_sub(&t, &t, &hhh);
+    zc_secp_fe_sub(&t, &t, &v);
+    zc_secp_fe_sub(&r->x, &t, &v);
+    zc_secp_fe_sub(&t, &v, &r->x);
+    zc_secp_fe_mul(&t, &t, rr);
+    zc_secp_fe_mul(&hhh, &hhh, s1);
+    zc_secp_fe_sub(&r->y, &t, &hhh);
+    r->inf = 0;
+}
+
 /* r = a + b for affine b (madd-2004-hmv, 8M + 3S), variable time: handles
  * infinity, doubling and a == -b. */
 ZC_SECP_NOINLINE void zc_secp_gej_add_ge_var(zc_secp_gej *r, const zc_secp_gej *a, const zc_secp_ge *b)
@@ -648,34 +679,14 @@ ZC_SECP_NOINLINE void zc_secp_gej_add_ge_var(zc_secp_gej *r, const zc_secp_gej *
         zc_secp_gej_set_ge(r, b);
         return;
     }
-    zc_secp_fe z2, z3, u2, s2, h, rr, hh, hhh, v, t;
+    zc_secp_fe z2, z3, u2, s2, h, rr;
     zc_secp_fe_sqr(&z2, &a->z);
     zc_secp_fe_mul(&z3, &z2, &a->z);
     zc_secp_fe_mul(&u2, &b->x, &z2);
     zc_secp_fe_mul(&s2, &b->y, &z3);
     zc_secp_fe_sub(&h, &u2, &a->x);
     zc_secp_fe_sub(&rr, &s2, &a->y);
-    if (zc_secp_fe_is_zero(&h)) {
-        if (zc_secp_fe_is_zero(&rr)) {
-            zc_secp_gej_double(r, a);
-        } else {
-            r->inf = 1;
-        }
-        return;
-    }
-    zc_secp_fe_sqr(&hh, &h);
-    zc_secp_fe_mul(&hhh, &hh, &h);
-    zc_secp_fe_mul(&v, &a->x, &hh);
-    zc_secp_fe_mul(&r->z, &a->z, &h);
-    zc_secp_fe_sqr(&t, &rr);
-    zc_secp_fe_sub(&t, &t, &hhh);
-    zc_secp_fe_sub(&t, &t, &v);
-    zc_secp_fe_sub(&r->x, &t, &v);
-    zc_secp_fe_sub(&t, &v, &r->x);
-    zc_secp_fe_mul(&t, &t, &rr);
-    zc_secp_fe_mul(&hhh, &hhh, &a->y);
-    zc_secp_fe_sub(&r->y, &t, &hhh);
-    r->inf = 0;
+    zc_secp_gej_add_finish(r, a, &a->x, &a->y, &a->z, &h, &rr);
 }
 
 /* r = a + b, both Jacobian (add-1998-cmo-2 shape, 12M + 4S), variable time. */
@@ -689,7 +700,7 @@ ZC_SECP_NOINLINE void zc_secp_gej_add_var(zc_secp_gej *r, const zc_secp_gej *a, 
         *r = *a;
         return;
     }
-    zc_secp_fe z1z1, z2z2, u1, u2, s1, s2, h, rr, hh, hhh, v, t;
+    zc_secp_fe z1z1, z2z2, u1, u2, s1, s2, h, rr, t;
     zc_secp_fe_sqr(&z1z1, &a->z);
     zc_secp_fe_sqr(&z2z2, &b->z);
     zc_secp_fe_mul(&u1, &a->x, &z2z2);
@@ -700,28 +711,8 @@ ZC_SECP_NOINLINE void zc_secp_gej_add_var(zc_secp_gej *r, const zc_secp_gej *a, 
     zc_secp_fe_mul(&s2, &s2, &z1z1);
     zc_secp_fe_sub(&h, &u2, &u1);
     zc_secp_fe_sub(&rr, &s2, &s1);
-    if (zc_secp_fe_is_zero(&h)) {
-        if (zc_secp_fe_is_zero(&rr)) {
-            zc_secp_gej_double(r, a);
-        } else {
-            r->inf = 1;
-        }
-        return;
-    }
-    zc_secp_fe_sqr(&hh, &h);
-    zc_secp_fe_mul(&hhh, &hh, &h);
-    zc_secp_fe_mul(&v, &u1, &hh);
     zc_secp_fe_mul(&t, &a->z, &b->z);
-    zc_secp_fe_mul(&r->z, &t, &h);
-    zc_secp_fe_sqr(&t, &rr);
-    zc_secp_fe_sub(&t, &t, &hhh);
-    zc_secp_fe_sub(&t, &t, &v);
-    zc_secp_fe_sub(&r->x, &t, &v);
-    zc_secp_fe_sub(&t, &v, &r->x);
-    zc_secp_fe_mul(&t, &t, &rr);
-    zc_secp_fe_mul(&hhh, &hhh, &s1);
-    zc_secp_fe_sub(&r->y, &t, &hhh);
-    r->inf = 0;
+    zc_secp_gej_add_finish(r, a, &u1, &s1, &t, &h, &rr);
 }
 
 /* r = a + b for affine b without branches (signing). Requires a != +-b and
