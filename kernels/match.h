@@ -419,8 +419,8 @@ ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t
 }
 
 /* Takes a resting order out of the book (its open quantity leaves the level)
- * and frees its slot. */
-ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
+ * and frees its slot, all but erasing its id from the hash. */
+ZC_FN void zc_munlink(const zc_mbook *b, int32_t s)
 {
     ZC_GLOBAL zc_mslot *o = &b->slot[s];
     ZC_GLOBAL zc_mlevel *l = &b->level[o->level];
@@ -436,7 +436,6 @@ ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
     l->count--;
     if (l->count == 0)
         zc_mlevel_drop(b, o->side, o->level);
-    zc_merase(b, o->id);
     o->qty = 0;
     o->prev = -1;
     o->level = -1;
@@ -444,6 +443,39 @@ ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
     b->sym->free_slot = (uint32_t)s + 1;
     b->sym->count--;
     zc_mdirty(b, s);
+}
+
+ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
+{
+    zc_merase(b, b->slot[s].id);
+    zc_munlink(b, s);
+}
+
+/* Erasures a taker's walk defers: a maker's bucket is known only once its
+ * slot has arrived, and erasing it at once would wait for that second miss
+ * before the walk goes on. Queued (and hinted) ids are erased in the same
+ * order when the queue fills and when the walk ends, before anything looks
+ * the hash up again, so the table ends up the same. */
+#define ZC_MERASE_QUEUE 16
+
+typedef struct zc_merase_q {
+    uint64_t id[ZC_MERASE_QUEUE];
+    uint32_t n;
+} zc_merase_q;
+
+ZC_FN void zc_merase_flush(const zc_mbook *b, zc_merase_q *q)
+{
+    for (uint32_t k = 0; k < q->n; k++)
+        zc_merase(b, q->id[k]);
+    q->n = 0;
+}
+
+ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, zc_merase_q *q)
+{
+    if (q->n == ZC_MERASE_QUEUE)
+        zc_merase_flush(b, q);
+    q->id[q->n++] = b->slot[s].id;
+    zc_munlink(b, s);
 }
 
 /* ---- events ---- */
@@ -527,6 +559,8 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
 {
     uint32_t opp = side ^ 1u;
     ZC_GLOBAL zc_mref *a = zc_mside(b, opp);
+    zc_merase_q q;
+    q.n = 0;
     *stopped = 0;
     while (qty > 0 && b->sym->nlev[opp] > 0) {
         ZC_GLOBAL zc_mref *top = &a[b->sym->nlev[opp] - 1];
@@ -542,37 +576,39 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             int32_t next = m->next;
             left--;
             /* The next maker's slot and this one's bucket (erased when it
-             * fills) are fetched together instead of one after the other. */
+             * fills, after the walk) are fetched together. */
             if (left > 0)
                 zc_mhint_slot(b, next);
             zc_mhint_bucket(b, m->id);
             if (stp != ZC_M_STP_NONE && m->trader == trader) {
                 if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, m->id, id, m->price, m->qty, 0, ZC_M_R_STP);
-                    zc_mremove(b, s);
+                    zc_mremove_deferred(b, s, &q);
                 }
                 if (stp != ZC_M_STP_OLDEST) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, id, m->id, has_limit ? price : 0, qty, 0,
                              ZC_M_R_STP);
+                    zc_merase_flush(b, &q);
                     *stopped = 1;
                     return 0;
                 }
                 s = next;
                 continue;
             }
-            int64_t q = zc_mmin(qty, m->qty);
-            qty -= q;
-            m->qty -= q;
-            b->level[lv].qty -= q;
+            int64_t fill = zc_mmin(qty, m->qty);
+            qty -= fill;
+            m->qty -= fill;
+            b->level[lv].qty -= fill;
             b->sym->last_price = p;
-            zc_memit(ev, n, seq, ZC_M_FILL, b->symbol, id, m->id, p, q, qty, ZC_M_R_NONE);
+            zc_memit(ev, n, seq, ZC_M_FILL, b->symbol, id, m->id, p, fill, qty, ZC_M_R_NONE);
             if (m->qty == 0)
-                zc_mremove(b, s);
+                zc_mremove_deferred(b, s, &q);
             else
                 zc_mdirty(b, s);
             s = next;
         }
     }
+    zc_merase_flush(b, &q);
     return qty;
 }
 

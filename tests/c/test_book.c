@@ -546,6 +546,71 @@ static void test_cross_device(void **state)
     free(o);
 }
 
+/* A taker's walk erases its filled makers' ids after the walk (more than a
+ * queue's worth of them here, so the queue also empties mid-walk, and a
+ * self-trade stop leaves early): afterwards every filled id is unknown,
+ * reusable, and the hash still finds the orders that rest, on every
+ * device alike. */
+static void test_long_sweeps_erase_ids(void **state)
+{
+    (void)state;
+    enum { MAKERS = 41 };
+    const char *devs[] = {"cpu", "opencl:0"};
+    zc_array *ref = NULL;
+    for (int d = 0; d < 2; d++) {
+        int id;
+        if (d == 1 && zc_device_find(devs[d], &id) != ZC_OK)
+            continue;
+        zc_engine *e = make_engine(devs[d], 1, 256, NULL);
+        zc_order o[4 * MAKERS + 8];
+        size_t n = 0, m;
+        for (int k = 0; k < MAKERS; k++)
+            o[n++] = lim(100 + (uint64_t)k, 1 + (uint32_t)k % 3, 0, ZC_SIDE_SELL, 500 + 5 * (k / 4), 10);
+        /* Sweeps all 41 (ids 100..140) and rests the rest. */
+        o[n++] = lim(1, 9, 0, ZC_SIDE_BUY, 700, 10 * MAKERS + 20);
+        /* Every filled id is free again: trader 2 reposts them at 900, but
+         * the 21st (k = 20) belongs to trader 5. */
+        for (int k = 0; k < MAKERS; k++)
+            o[n++] = lim(100 + (uint64_t)k, k == 20 ? 5 : 2, 0, ZC_SIDE_SELL, 900, 10);
+        /* Trader 5 buys through them with stp both: 20 fills, then the
+         * self-trade cancels its own maker and the taker. */
+        o[n] = lim(2, 5, 0, ZC_SIDE_BUY, 900, 10 * MAKERS);
+        o[n++].stp = ZC_STP_CANCEL_BOTH;
+        /* Cancels: the 20 filled and the stopped maker are unknown, the
+         * other 20 and order 1's remainder are found. */
+        for (int k = 0; k < MAKERS; k++)
+            o[n++] = (zc_order){.id = 100 + (uint64_t)k, .trader = 2, .type = ZC_ORDER_CANCEL};
+        o[n++] = (zc_order){.id = 1, .trader = 9, .type = ZC_ORDER_CANCEL};
+        zc_event *ev = submit(e, o, n, &m);
+        size_t fills = 0, unknown = 0, cancelled = 0, stp = 0;
+        for (size_t i = 0; i < m; i++) {
+            fills += ev[i].kind == ZC_EVENT_FILL;
+            unknown += ev[i].kind == ZC_EVENT_REJECT && ev[i].reason == ZC_REASON_UNKNOWN_ID;
+            cancelled += ev[i].kind == ZC_EVENT_CANCEL && ev[i].reason == ZC_REASON_NONE;
+            stp += ev[i].kind == ZC_EVENT_CANCEL && ev[i].reason == ZC_REASON_STP;
+            assert_false(ev[i].kind == ZC_EVENT_REJECT && ev[i].reason != ZC_REASON_UNKNOWN_ID);
+        }
+        assert_int_equal(fills, MAKERS + 20);
+        assert_int_equal(stp, 2);
+        assert_int_equal(unknown, 21);
+        assert_int_equal(cancelled, 21);
+        zc_engine_info info;
+        assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
+        assert_int_equal(info.resting, 0);
+        if (!ref) {
+            size_t shape[1] = {m * sizeof *ev};
+            zc_array_new(ZC_DTYPE_U8, 1, shape, &ref);
+            memcpy(zc_array_data(ref), ev, m * sizeof *ev);
+        } else {
+            assert_int_equal(zc_array_nbytes(ref), m * sizeof *ev);
+            assert_memory_equal(zc_array_data(ref), ev, m * sizeof *ev);
+        }
+        free(ev);
+        zc_engine_destroy(e);
+    }
+    zc_array_release(ref);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -584,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_long_sweeps_erase_ids),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
