@@ -306,14 +306,19 @@ ZC_FN ZC_GLOBAL zc_mref *zc_mside(const zc_mbook *b, uint32_t side) { return sid
 ZC_FN int64_t zc_mkey(uint32_t side, int64_t price) { return side == ZC_M_BUY ? price : -price; }
 
 /* Index of the first entry whose key is >= key (n when none). Most lookups
- * are near the best (the end), so the last few entries are tried first. */
+ * land a few entries from the best (the end), so the search gallops from
+ * there (steps 1, 2, 4, ...) before bisecting what it bracketed. */
 ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key)
 {
-    uint32_t lo = 0, hi = n;
-    for (uint32_t k = 0; k < 8 && hi > lo; k++) {
-        if (zc_mkey(side, a[hi - 1].price) < key)
-            return hi;
-        hi--;
+    uint32_t lo = 0, hi = n, step = 1;
+    while (hi > 0) {
+        uint32_t j = hi > step ? hi - step : 0;
+        if (zc_mkey(side, a[j].price) < key) {
+            lo = j + 1;
+            break;
+        }
+        hi = j;
+        step *= 2;
     }
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
