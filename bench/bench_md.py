@@ -9,8 +9,9 @@
   through the C path alone (the extension call with contiguous inputs); anchor: TA-Lib's talib.stream
   functions per symbol and indicator (each recomputes its window from the history it is given).
 * L2: deltas applied per second with top-of-book metrics (mid, spread, microprice, imbalance) on every
-  message, on one thread and on all threads, each run into a new book with a fresh quote array, and on one
-  thread into a reused out= quote array; anchor: a dict-based Python book on a slice of the stream.
+  message, on one thread, two threads (where the pool has more) and all threads, each run into a new book
+  with a fresh quote array, and on one thread into a reused out= quote array; anchor: a dict-based Python
+  book on a slice of the stream.
 
 Prints one JSON line per case: {"bench", "n", "seconds", "rate", "anchor", "ratio"} (ratio = rate / anchor
 rate; seconds are wall clock), some with the CPU time of the process (cpu_seconds, cpu_ratio, cpu_rate).
@@ -280,10 +281,11 @@ def bench_l2():
     anchor_rate = sub.size / t_anchor
     emit("l2/python_dict_book", sub.size, t_anchor, "python dict book", anchor_rate)
     pool = zc.devices()[zc.find_device("cpu")].threads
-    for threads in (1, 0):
+    # 1 thread, 2 threads (rate: wall clock; cpu_rate: deltas per CPU second of the process) and the whole pool.
+    for threads in (1, 2, 0) if pool > 2 else (1, 0):
         zc.set_num_threads(threads)
         t, cpu_s = best_cpu(lambda: zc.md.L2Book(NSYM, levels=64).apply(m), 2)
-        label = "1thread" if threads == 1 else "all"
+        label = {1: "1thread", 2: "2threads"}.get(threads, "all")
         emit(f"l2/cpu/{label}/deltas_with_l1_metrics", m.size, t, "python dict book", anchor_rate,
              threads=threads or pool, cpu_seconds=round(cpu_s, 6), cpu_rate=round(m.size / cpu_s))
         if threads == 1:

@@ -91,5 +91,7 @@ typedef const zc_backend_ops *(*zc_backend_entry_fn)(void);
 const zc_backend_ops *zc_cpu_backend(void);
 void zc_cpu_backend_configure(int nthreads);
 void zc_cpu_backend_set_thread_limit(int nthreads);
+/* Threads a launch on the cpu backend runs on now (the limit, or the pool). */
+int zc_cpu_backend_threads(void);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "l2_internal.h"
 
+#include "../backends/backend.h"
 #include "../core/internal.h"
 #include "zkclob/book.h"
 #include "zkclob/device.h"
@@ -18,6 +19,13 @@ _Static_assert(sizeof(zc_l2_msg) == 48 && sizeof(zc_l2_quote) == 80 && sizeof(zc
  * many symbols do not fit in L2, and overlapping their misses is worth more
  * than anything else in the loop. */
 #define PREFETCH_AHEAD 8
+/* Symbols whose level counts (2 x int64) share a cache line. */
+#define SYMS_PER_LINE 4
+/* Calls with fewer messages run on one worker: a partitioned call reads
+ * the messages once more and pays two launches. */
+#define PARALLEL_MIN 4096
+/* Messages a check chunk covers at least. */
+#define CHECK_CHUNK 16384
 #define DEFAULT_LEVELS 128
 #define DEFAULT_EVENTS 256
 
@@ -252,44 +260,108 @@ static void write_topk(zc_l2 *b, uint32_t s, uint32_t k, double *row)
     }
 }
 
-/* Whether symbol s belongs to partitions [begin, end) of `parts`. */
-static int in_parts(uint32_t s, uint32_t parts, size_t begin, size_t end)
+/* Prefetches, for writing, what applying message f will touch: its
+ * symbol's state and the levels zc_l2_find reads at once. Always inlined:
+ * GCC 12 dropped every call of it otherwise (a function that only
+ * prefetches looks free of effects to it). */
+__attribute__((always_inline)) static inline void prefetch_msg(zc_l2 *b, const zc_l2_msg *f, size_t block)
 {
-    uint32_t part = s % parts;
-    return part >= begin && part < end;
+    const char *y = (const char *)&b->sym[f->symbol];
+    __builtin_prefetch(y, 1);
+    __builtin_prefetch(y + 64, 1);
+    const char *lv = (const char *)side_levels(b, f->symbol, f->side & 1);
+    for (size_t at = 0; at < block; at += 64)
+        __builtin_prefetch(lv + at, 1);
+}
+
+static inline void apply_msg(zc_l2 *b, const l2_job *job, size_t i)
+{
+    const zc_l2_msg *m = &job->msgs[i];
+    uint32_t s = m->symbol;
+    uint32_t flags = process(b, s, m, i);
+    if (job->quotes)
+        write_quote(b, s, m->ts, flags, &job->quotes[i]);
+    if (job->topk)
+        write_topk(b, s, job->k, job->topk + i * 4 * job->k);
+}
+
+/* Message indices a worker decodes from part[] at a time. */
+#define WALK_BLOCK 512
+/* How far ahead a worker prefetches its message records: it reads them
+ * with gaps (the other workers' messages), which the hardware prefetcher
+ * does not follow, and prefetch_msg needs them PREFETCH_AHEAD ahead. */
+#define RECORD_AHEAD (4 * PREFETCH_AHEAD)
+
+/* Applies the messages of worker w in arrival order. Their indices are
+ * decoded from part[] a block at a time (branch free: the workers of
+ * neighbouring messages are random), RECORD_AHEAD of them ahead at least. */
+static void apply_worker(zc_l2 *b, const l2_job *job, uint8_t w, size_t block)
+{
+    size_t ix[WALK_BLOCK], at = 0, have = 0, scan = 0;
+    for (;;) {
+        if (have - at <= RECORD_AHEAD && scan < job->n) {
+            memmove(ix, ix + at, (have - at) * sizeof *ix);
+            have -= at;
+            at = 0;
+            size_t end = scan + (WALK_BLOCK - RECORD_AHEAD - 1);
+            if (end > job->n)
+                end = job->n;
+            for (; scan < end; scan++) {
+                ix[have] = scan;
+                have += job->part[scan] == w;
+            }
+            continue;
+        }
+        if (at == have)
+            return;
+        if (at + RECORD_AHEAD < have) {
+            /* Both lines a 48-byte record may span. */
+            const char *r = (const char *)&job->msgs[ix[at + RECORD_AHEAD]];
+            __builtin_prefetch(r);
+            __builtin_prefetch(r + sizeof(zc_l2_msg) - 1);
+        }
+        if (at + PREFETCH_AHEAD < have)
+            prefetch_msg(b, &job->msgs[ix[at + PREFETCH_AHEAD]], block);
+        apply_msg(b, job, ix[at++]);
+    }
+}
+
+/* Checks the symbols of chunk c and records each message's worker. */
+static void check_chunk(zc_l2 *b, const l2_job *job, size_t c)
+{
+    size_t per = (job->n + job->chunks - 1) / job->chunks, lo = c * per, hi = lo + per < job->n ? lo + per : job->n;
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t s = job->msgs[i].symbol;
+        if (s >= b->nsym) {
+            job->bad[c] = i;
+            return;
+        }
+        job->part[i] = job->worker_of[b->part_of[s]];
+    }
 }
 
 void zc_l2_apply_parts(zc_l2 *b, size_t begin, size_t end)
 {
     const l2_job *job = b->job;
-    /* A worker given every partition (one thread) skips the symbol test. */
-    int every = begin == 0 && end >= job->parts;
+    if (job->phase == L2_CHECK) {
+        for (size_t c = begin; c < end; c++)
+            check_chunk(b, job, c);
+        return;
+    }
     /* The levels zc_l2_find reads at once. */
     size_t block = (b->cap < ZC_L2_FIND_BLOCK ? b->cap : ZC_L2_FIND_BLOCK) * ZC_L2_LEVEL * sizeof(double);
-    for (size_t i = 0; i < job->n; i++) {
-        const zc_l2_msg *m = &job->msgs[i];
-        if (i + PREFETCH_AHEAD < job->n) {
-            /* For writing, and only our own symbols: another worker's lines
-             * would bounce between cores. */
-            const zc_l2_msg *f = m + PREFETCH_AHEAD;
-            if (every || in_parts(f->symbol, job->parts, begin, end)) {
-                const char *y = (const char *)&b->sym[f->symbol];
-                __builtin_prefetch(y, 1);
-                __builtin_prefetch(y + 64, 1);
-                const char *lv = (const char *)side_levels(b, f->symbol, f->side & 1);
-                for (size_t at = 0; at < block; at += 64)
-                    __builtin_prefetch(lv + at, 1);
-            }
+    /* One worker, or one thread given every item: a single pass over all
+     * messages. */
+    if (begin == 0 && end >= job->workers) {
+        for (size_t i = 0; i < job->n; i++) {
+            if (i + PREFETCH_AHEAD < job->n)
+                prefetch_msg(b, &job->msgs[i + PREFETCH_AHEAD], block);
+            apply_msg(b, job, i);
         }
-        uint32_t s = m->symbol;
-        if (!every && !in_parts(s, job->parts, begin, end))
-            continue;
-        uint32_t flags = process(b, s, m, i);
-        if (job->quotes)
-            write_quote(b, s, m->ts, flags, &job->quotes[i]);
-        if (job->topk)
-            write_topk(b, s, job->k, job->topk + i * 4 * job->k);
+        return;
     }
+    for (size_t w = begin; w < end; w++)
+        apply_worker(b, job, (uint8_t)w, block);
 }
 
 /* ---- lifetime ---- */
@@ -323,8 +395,11 @@ zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out)
     b->window = cfg->reorder_window;
     b->evcap = cfg->event_capacity ? cfg->event_capacity : DEFAULT_EVENTS;
     b->cpu = cpu;
-    /* One partition of symbols per worker thread of the cpu device. */
+    /* One partition of symbols per worker thread of the cpu device (at most
+     * what a partition byte holds). */
     b->parts = info.threads ? info.threads : 1;
+    if (b->parts > UINT8_MAX)
+        b->parts = UINT8_MAX;
     if (b->parts > b->nsym)
         b->parts = b->nsym;
     size_t lshape[4] = {b->nsym, 2, b->cap, ZC_L2_LEVEL}, cshape[2] = {b->nsym, 2};
@@ -337,10 +412,11 @@ zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out)
         memset(b->lv, 0, zc_array_nbytes(b->levels));
         memset(b->cnt, 0, zc_array_nbytes(b->counts));
         b->tick = malloc(b->nsym * sizeof *b->tick);
+        b->part_of = malloc(b->nsym);
         b->sym = aligned_alloc(_Alignof(l2_sym), b->nsym * sizeof *b->sym);
         b->held = calloc((size_t)b->nsym * (b->window ? b->window : 1), sizeof *b->held);
         b->ev = calloc((size_t)b->nsym * b->evcap, sizeof *b->ev);
-        if (!b->tick || !b->sym || !b->held || !b->ev)
+        if (!b->tick || !b->part_of || !b->sym || !b->held || !b->ev)
             st = ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "L2 state for %u symbols", b->nsym);
     }
     if (st != ZC_OK) {
@@ -352,6 +428,9 @@ zc_status zc_l2_create(const zc_l2_config *cfg, zc_l2 **out)
     for (uint32_t s = 0; s < b->nsym; s++) {
         b->tick[s] = cfg->tick ? cfg->tick[s] : 1.0;
         b->sym[s].top = empty;
+        /* Runs of SYMS_PER_LINE symbols share a partition: their entries of
+         * the counts array share a cache line, which one worker then owns. */
+        b->part_of[s] = (uint8_t)(s / SYMS_PER_LINE % b->parts);
     }
     *out = b;
     return ZC_OK;
@@ -366,6 +445,7 @@ void zc_l2_destroy(zc_l2 *b)
     zc_array_release(b->levels);
     zc_array_release(b->counts);
     free(b->tick);
+    free(b->part_of);
     free(b->sym);
     free(b->held);
     free(b->ev);
@@ -437,30 +517,74 @@ static zc_status collect_events(zc_l2 *b, zc_l2_event *events, size_t cap, size_
     return ZC_OK;
 }
 
+/* Runs `items` items of the job on the cpu device. */
+static zc_status launch(zc_l2 *b, const l2_job *job, size_t items)
+{
+    b->job = job;
+    zc_devbuf *buf = NULL;
+    zc_status st = zc_buf_wrap(b->cpu, b, sizeof *b, &buf);
+    if (st == ZC_OK) {
+        zc_karg arg = zc_arg_buf(buf);
+        st = zc_launch(b->cpu, "zc_md_l2_apply", items, &arg, 1);
+    }
+    zc_buf_free(buf);
+    b->job = NULL;
+    return st;
+}
+
 zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *quotes, double *topk, uint32_t k,
                       zc_l2_event *events, size_t event_cap, size_t *nevents)
 {
     if (!b || (!msgs && n) || !nevents || (!events && event_cap) || (topk && k == 0))
         return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "book, messages, nevents (and topk with k > 0) must be given");
     *nevents = 0;
-    for (size_t i = 0; i < n; i++)
-        if (msgs[i].symbol >= b->nsym)
-            return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", i, msgs[i].symbol,
-                          b->nsym);
     if (n == 0)
         return ZC_OK;
-    l2_job job = {msgs, n, b->parts, quotes, topk, k};
-    b->job = &job;
-    zc_devbuf *buf = NULL;
-    zc_status st = zc_buf_wrap(b->cpu, b, sizeof *b, &buf);
-    if (st == ZC_OK) {
-        zc_karg arg = zc_arg_buf(buf);
-        st = zc_launch(b->cpu, "zc_md_l2_apply", b->parts, &arg, 1);
+    l2_job job = {.phase = L2_CHECK, .msgs = msgs, .n = n, .workers = 1, .quotes = quotes, .topk = topk, .k = k};
+    zc_array *part = NULL;
+    zc_status st = ZC_OK;
+    uint32_t workers = (uint32_t)zc_cpu_backend_threads();
+    if (workers > b->parts)
+        workers = b->parts;
+    if (workers <= 1 || n < PARALLEL_MIN) {
+        for (size_t i = 0; i < n; i++)
+            if (msgs[i].symbol >= b->nsym)
+                return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", i, msgs[i].symbol,
+                              b->nsym);
+    } else {
+        /* Partitioned: the check also sorts the messages to their workers
+         * (partitions in turn, when the thread limit is below the pool). */
+        size_t shape[1] = {n};
+        job.workers = workers;
+        for (uint32_t p = 0; p < b->parts; p++)
+            job.worker_of[p] = (uint8_t)(p % workers);
+        job.chunks = (n + CHECK_CHUNK - 1) / CHECK_CHUNK;
+        if (job.chunks > 4 * (size_t)workers)
+            job.chunks = 4 * (size_t)workers;
+        job.bad = malloc(job.chunks * sizeof *job.bad);
+        st = job.bad ? zc_array_new(ZC_DTYPE_U8, 1, shape, &part) : ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "check chunks");
+        if (st == ZC_OK) {
+            job.part = zc_array_data(part);
+            for (size_t c = 0; c < job.chunks; c++)
+                job.bad[c] = SIZE_MAX;
+            st = launch(b, &job, job.chunks);
+        }
+        /* Chunks are in message order: the first bad one has the first bad message. */
+        for (size_t c = 0; st == ZC_OK && c < job.chunks; c++)
+            if (job.bad[c] != SIZE_MAX)
+                st = ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", job.bad[c],
+                            msgs[job.bad[c]].symbol, b->nsym);
     }
-    zc_buf_free(buf);
-    b->job = NULL;
-    zc_status ev = collect_events(b, events, event_cap, nevents);
-    return st != ZC_OK ? st : ev;
+    if (st == ZC_OK) {
+        job.phase = L2_APPLY;
+        st = launch(b, &job, job.workers);
+        zc_status ev = collect_events(b, events, event_cap, nevents);
+        if (st == ZC_OK)
+            st = ev;
+    }
+    free(job.bad);
+    zc_array_release(part);
+    return st;
 }
 
 /* ---- engine events ---- */

@@ -29,22 +29,34 @@ typedef struct l2_sym {
     zc_l2_counters c; /* c.applied is kept in `applied` above */
 } l2_sym;
 
-/* One zc_l2_apply call. Symbols are split into `parts` partitions (symbol %
- * parts); a worker walks the messages in arrival order once for its range of
- * partitions, so reads and quote writes stream through memory while the
- * books stay cache resident. */
+/* One zc_l2_apply call, in two launches of the same kernel. L2_CHECK: items
+ * are chunks of messages; each checks its symbols (the first bad index goes
+ * to bad[chunk]) and writes each message's worker to part[]. L2_APPLY:
+ * `workers` items; one item applies every message in a single pass, and
+ * with several, item w applies the messages of worker w, found through
+ * part[], so a worker reads only its own messages and the books of its own
+ * symbols. Each symbol's messages are applied in arrival order. */
+enum { L2_CHECK, L2_APPLY };
+
 typedef struct l2_job {
+    int phase;
     const zc_l2_msg *msgs;
     size_t n;
-    uint32_t parts;
+    uint32_t workers;
     zc_l2_quote *quotes;
     double *topk;
     uint32_t k;
+    uint8_t *part; /* n workers, written by L2_CHECK */
+    size_t chunks; /* L2_CHECK items */
+    size_t *bad;   /* per chunk: first message with an unknown symbol, or SIZE_MAX */
+    uint8_t worker_of[UINT8_MAX]; /* partition -> worker */
 } l2_job;
 
 struct zc_l2 {
-    uint32_t nsym, cap, window, evcap, parts;
+    uint32_t nsym, cap, window, evcap;
+    uint32_t parts; /* symbol partitions: one per thread of the cpu device, at most UINT8_MAX */
     int cpu;
+    uint8_t *part_of; /* partition of each symbol */
     zc_array *levels; /* f64 (nsym, 2, cap, 3) */
     zc_array *counts; /* i64 (nsym, 2) */
     double *lv;
@@ -57,7 +69,7 @@ struct zc_l2 {
     const l2_job *job;    /* the call in progress */
 };
 
-/* Applies the current job's messages of partitions [begin, end) in one pass. */
+/* Runs items [begin, end) of the current job (see l2_job). */
 void zc_l2_apply_parts(zc_l2 *b, size_t begin, size_t end);
 
 #endif

@@ -582,3 +582,75 @@ def test_every_event_is_returned_when_there_are_more_than_messages():
     assert kinds.count("ts_backwards") == n - 1
     assert kinds.count("crossed") == (n - 2) // 2 and kinds.count("uncrossed") == (n - 2) // 2
     assert len(ev) == 2 * n - 3 > n + 64 and book.counters(0)["events_lost"] == 0
+
+
+def faulty_stream(rng, nsym, n):
+    """n messages over nsym symbols, vectorised: per-symbol sequences with duplicates, late and ahead messages
+    (held or gaps), snapshots, crossing prices, invalid messages, time going backwards and swapped neighbours."""
+    m = np.zeros(n, md.L2_DTYPE)
+    sym = rng.integers(0, nsym, n)
+    m["symbol"] = sym
+    order = np.argsort(sym, kind="stable")
+    seq = np.empty(n, np.int64)
+    seq[order] = np.concatenate([np.arange(1, k + 1) for k in np.bincount(sym, minlength=nsym)])
+    fault = rng.integers(0, 64, n)
+    seq = np.where(fault == 0, seq - 1, seq)                          # duplicate
+    seq = np.where(fault == 1, np.maximum(seq - 3, 1), seq)           # late
+    seq = np.where(fault == 2, seq + rng.integers(1, 5, n), seq)      # ahead: held or a gap
+    m["seq"] = seq
+    m["action"] = np.where(fault == 3, md.SNAPSHOT, 0)                # a one-level snapshot
+    side = rng.integers(0, 2, n)
+    m["side"] = np.where(fault == 5, 2, side)                         # invalid side
+    off = np.where(fault == 4, -8, rng.integers(1, 12, n))            # crosses the book
+    m["price"] = np.where(side == 0, 100 + sym - off * 0.25, 100 + sym + off * 0.25)
+    m["price"][fault == 6] = np.nan                                   # invalid price
+    m["size"] = np.where(rng.random(n) < 0.2, 0.0, rng.integers(1, 50, n))
+    m["orders"] = rng.integers(0, 4, n)
+    m["ts"] = np.where(fault == 7, np.maximum(np.arange(n) - 10, 0), np.arange(n))  # time backwards
+    swap = rng.choice(n - 1, n // 100, replace=False)
+    m[swap], m[swap + 1] = m[swap + 1].copy(), m[swap].copy()
+    return m
+
+
+@pytest.mark.parametrize("window", [0, 2])
+def test_threaded_apply_equals_one_thread(window):
+    """Calls of at least a few thousand messages sort them to one worker per symbol partition; quotes, top-k
+    rows, events, depth and counters are bit-identical to one thread, also with fewer threads than partitions
+    and across calls (smaller calls run on one worker)."""
+    zc.init(num_threads=3)
+    msgs = faulty_stream(np.random.default_rng(window), 37, 30_000)
+    results = []
+    for threads in (1, 2, 0):
+        zc.set_num_threads(threads)
+        book = md.L2Book(37, levels=8, reorder_window=window)
+        got = [book.apply(part, topk=2) for part in (msgs[:17_000], msgs[17_000:18_000], msgs[18_000:])]
+        results.append((b"".join(a.tobytes() for r in got for a in r), book.levels.tobytes(),
+                        book.counts.tobytes(), [book.counters(s) for s in range(37)]))
+    zc.set_num_threads(0)
+    assert results[1] == results[0] and results[2] == results[0]
+    counters = results[0][3]
+    for key in ("duplicates", "out_of_order", "gaps", "snapshots", "bad", "crossed", "ts_backwards", "overflow"):
+        assert sum(c[key] for c in counters) > 0, key
+
+
+def test_bad_symbol_in_a_threaded_call_leaves_the_book_unchanged():
+    zc.init(num_threads=3)
+    msgs = faulty_stream(np.random.default_rng(11), 37, 30_000)
+    for threads in (1, 0):
+        zc.set_num_threads(threads)
+        book = md.L2Book(37, levels=8, reorder_window=2)
+        book.apply(msgs[:10_000])
+        before = (book.levels.tobytes(), book.counts.tobytes(), [book.counters(s) for s in range(37)])
+        bad = msgs[10_000:].copy()
+        bad["symbol"][[12_345, 19_000]] = [37, 2**32 - 1]
+        with pytest.raises(zc.InvalidArgumentError, match="message 12345: symbol 37"):
+            book.apply(bad)
+        assert (book.levels.tobytes(), book.counts.tobytes(), [book.counters(s) for s in range(37)]) == before
+        # A failed launch (the check's, or the apply's after the check) changes nothing either.
+        for nth in (1, 2) if threads == 0 else (1,):
+            zc.fault_inject(f"cpu:launch:{nth}")
+            with pytest.raises(zc.TransientError):
+                book.apply(msgs[10_000:])
+            zc.fault_inject("")
+            assert (book.levels.tobytes(), book.counts.tobytes(), [book.counters(s) for s in range(37)]) == before
+    zc.set_num_threads(0)

@@ -32,6 +32,12 @@ void zc_cpu_backend_configure(int nthreads) { configured_threads = nthreads; }
 
 void zc_cpu_backend_set_thread_limit(int nthreads) { atomic_store(&thread_limit, nthreads); }
 
+int zc_cpu_backend_threads(void)
+{
+    int threads = pool ? zc_threadpool_size(pool) : 1, limit = atomic_load(&thread_limit);
+    return limit > 0 && limit < threads ? limit : threads;
+}
+
 static zc_status cpu_init(const zc_host_api *h, int *ndev, char *reason, size_t cap)
 {
     host = h;

@@ -203,7 +203,8 @@ ZC_API uint32_t zc_l2_event_capacity(const zc_l2 *b);
  * order). quotes (n rows) and topk (n x 2 sides x k levels x [price, size],
  * NaN-padded) may be NULL. Events go to events[0 .. event_cap) in message
  * order; *nevents is how many there were in total. Symbols are processed in
- * parallel on the cpu backend. */
+ * parallel on the cpu backend (calls of a few thousand messages or more),
+ * with results identical to one thread. */
 ZC_API zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *quotes, double *topk,
                              uint32_t k, zc_l2_event *events, size_t event_cap, size_t *nevents);
 /* Depth from the matching engine: `events` (EVENT_DTYPE) must be the
