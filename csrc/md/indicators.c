@@ -96,9 +96,17 @@ int64_t zc_md_indicator_lookback(const zc_md_indicator *ind)
 
 static zc_status check_volume(const double *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (v[i] < 0.0)
-            return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "volume must not be negative (element %zu is %g)", i, v[i]);
+    /* Blocks without an early exit vectorise (a pass over the whole volume
+     * of a batch); the block with a negative value is searched again. */
+    for (size_t b = 0; b < n; b += 4096) {
+        size_t end = n - b < 4096 ? n : b + 4096;
+        int neg = 0;
+        for (size_t i = b; i < end; i++)
+            neg |= v[i] < 0.0;
+        for (size_t i = b; neg && i < end; i++)
+            if (v[i] < 0.0)
+                return ZC_ERR(ZC_ERR_INVALID_ARGUMENT, "volume must not be negative (element %zu is %g)", i, v[i]);
+    }
     return ZC_OK;
 }
 

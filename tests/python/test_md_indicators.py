@@ -327,7 +327,8 @@ def test_compute_several_equals_single_indicators(device):
 VECTOR_SPECS = [("sma", 20), ("ema", 20), ("ema", 1), ("rsi", 14), ("rsi", 2), ("macd", 12, 26, 9), ("macd", 26, 12, 9),
                 ("macd", 2, 3, 1), ("bbands", 20, 2.0, 2.0), ("bbands", 5, 1.5, 2.5), ("atr", 14), ("atr", 1),
                 ("stoch", 5, 3, 3), ("stoch", 1, 2, 4), ("stoch", 14, 1, 1), ("adx", 14), ("adx", 2), ("cci", 14),
-                ("cci", 2), "obv", ("stddev", 2, 1.0), ("stddev", 20, 2.5), ("zscore", 15)]
+                ("cci", 2), ("cci", 3), ("cci", 64), ("cci", 65), "obv", ("stddev", 2, 1.0), ("stddev", 20, 2.5),
+                ("zscore", 15)]
 
 
 @pytest.mark.parametrize("level", [100.0, 0.001, 5e4])
@@ -356,6 +357,26 @@ def test_vector_path_is_bitwise_talib_and_scalar(level):
     cols = [g for k, g in got.items() if not k.startswith("zscore")]
     for g, w, key in zip(cols, ref, [k for k in got if not k.startswith("zscore")]):
         np.testing.assert_array_equal(g, w, err_msg=key)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 420), period=st.integers(2, 70), a=st.integers(1, 6),
+       b=st.integers(1, 6), flat=st.booleans())
+def test_property_vector_path_equals_scalar(seed, n, period, a, b, flat):
+    """Random periods and lengths through the AVX2 path's seeding, its steady-state loops (tiles of 16 bars and
+    more), CCI's blocks of bars and the tile boundaries: the same bits as the scalar path."""
+    data = walk(np.random.default_rng(seed), 5, n, 50.0, flat=flat and n >= 42)
+    specs = [("sma", period), ("ema", period), ("rsi", period), ("macd", period, period + a, b),
+             ("bbands", period, 2.0, 1.5), ("atr", period), ("stoch", period, a, b), ("adx", period), ("cci", period),
+             "obv"]
+    try:
+        zc.zk.set_simd("scalar")
+        want = zc.md.compute(specs, device="cpu", **data)
+    finally:
+        zc.zk.set_simd("auto")
+    got = zc.md.compute(specs, device="cpu", **data)
+    for key in want:
+        np.testing.assert_array_equal(got[key].view(np.int64), want[key].view(np.int64), err_msg=key)
 
 
 def test_compute_into_caller_buffer():

@@ -14,7 +14,13 @@
  * It is used only for rows whose inputs are all finite: then no lane ever
  * restarts (the gap rule), the four lanes share one phase, control flow is
  * uniform and only data-dependent choices differ per lane. The caller checks
- * zc_cpu_md4_supported() and the CPU (AVX2 and FMA). */
+ * zc_cpu_md4_supported() and the CPU (AVX2 and FMA).
+ *
+ * Once an indicator is seeded, a tile runs a steady-state loop: without the
+ * state machine's branches that are settled by then, with the running values
+ * in registers (in the state, its stores and loads would sit on every
+ * dependency chain), the same operations in the same order. CCI sums the
+ * windows of several consecutive bars together. */
 #if defined(__x86_64__) && defined(__GNUC__)
 
 #include <immintrin.h>
@@ -332,9 +338,9 @@ static inline AVX2 int var4_step(st4 *st, double *ring, v4 x, v4 *mean, v4 *vari
 }
 
 /* zc_minmax_step */
-static inline AVX2 void minmax4(st4 *st, double *ring, v4 h, v4 l, v4 *highest, v4 *lowest)
+static inline AVX2 void minmax4(__typeof__(((st4 *)0)->u.stoch) *m, double *ring, v4 h, v4 l, v4 *highest,
+                                v4 *lowest)
 {
-    __typeof__(st->u.stoch) *m = &st->u.stoch;
     int32_t n = m->n, r = m->r;
     double *vh = ring, *sh = ring + 4 * (size_t)n, *vl = ring + 8 * (size_t)n, *sl = ring + 12 * (size_t)n;
     m->hi = r == 0 ? h : MAX(h, m->hi);
@@ -384,29 +390,355 @@ typedef struct tile4 {
     v4 out[3][TILE];
 } tile4;
 
+/* CCI windows of at most this many bars run CCI_BARS bars at a time from a
+ * time-ordered copy of the typical prices; longer ones, and the few bars of a
+ * stream's update, use the ring. */
+#define CCI_LIN_MAX 64
+#define CCI_BARS 4
+
+/* CCI of the K bars t, t + 1, ... from lin (typical prices in time order,
+ * lin[n - 1 + t] that of bar t), where bar t wrote ring slot q and q + K <= n.
+ * The scalar step sums its ring in slot order, slot j holding the latest bar
+ * that wrote it: with x = lin + n - 1 + t - q, for bar t + i that is x[j]
+ * for j <= q + i and x[j - n] (a window earlier) otherwise. So the K sums
+ * read the same values outside slots q + 1 .. q + K - 1: K independent
+ * chains, each the same additions in the same order as one bar alone. */
+static inline __attribute__((always_inline)) AVX2 void cci_bars(const v4 *lin, int32_t n, int t, int32_t q, int K,
+                                                                 v4 *o)
+{
+    const v4 *x = lin + (n - 1 + t - q);
+    v4 zero = _mm256_setzero_pd(), dn = SET1((double)n);
+    v4 avg[CCI_BARS], dev[CCI_BARS];
+    for (int i = 0; i < K; i++)
+        avg[i] = dev[i] = zero;
+    for (int32_t j = 0; j <= q; j++) {
+        v4 v = x[j];
+        for (int i = 0; i < K; i++)
+            avg[i] = ADD(avg[i], v);
+    }
+    for (int d = 1; d < K; d++)
+        for (int i = 0; i < K; i++)
+            avg[i] = ADD(avg[i], i >= d ? x[q + d] : x[q + d - n]);
+    for (int32_t j = q + K; j < n; j++) {
+        v4 v = x[j - n];
+        for (int i = 0; i < K; i++)
+            avg[i] = ADD(avg[i], v);
+    }
+    for (int i = 0; i < K; i++)
+        avg[i] = DIV(avg[i], dn);
+    for (int32_t j = 0; j <= q; j++) {
+        v4 v = x[j];
+        for (int i = 0; i < K; i++)
+            dev[i] = ADD(dev[i], vabs(SUB(v, avg[i])));
+    }
+    for (int d = 1; d < K; d++)
+        for (int i = 0; i < K; i++)
+            dev[i] = ADD(dev[i], vabs(SUB(i >= d ? x[q + d] : x[q + d - n], avg[i])));
+    for (int32_t j = q + K; j < n; j++) {
+        v4 v = x[j - n];
+        for (int i = 0; i < K; i++)
+            dev[i] = ADD(dev[i], vabs(SUB(v, avg[i])));
+    }
+    for (int i = 0; i < K; i++)
+        o[t + i] = cci4(x[q + i], avg[i], DIV(dev[i], dn));
+}
+
+/* A tile of CCI for windows of at most CCI_LIN_MAX bars. */
+static AVX2 void cci_tile(st4 *st, double *ring, const v4 *H, const v4 *L, const v4 *C, v4 *o, int B)
+{
+    __typeof__(st->u.cci) *s = &st->u.cci;
+    int32_t n = s->n, pos0 = s->pos, pos = pos0;
+    v4 lin[CCI_LIN_MAX - 1 + TILE], three = SET1(3.0), nan = SET1(zc_ind_nan());
+    /* The n - 1 bars before the tile, oldest first (slots not yet written
+     * belong to bars before the series start, which no output reads). */
+    for (int32_t m = 0; m < n - 1; m++) {
+        int32_t j = pos0 - (n - 1) + m;
+        lin[m] = rget(ring, j < 0 ? j + n : j);
+    }
+    for (int t = 0; t < B; t++) {
+        v4 tp = DIV(ADD(ADD(H[t], L[t]), C[t]), three);
+        lin[n - 1 + t] = tp;
+        rput(ring, pos, tp);
+        pos = zc_ind_wrap(pos, n);
+    }
+    int t = 0;
+    for (; t < B && st->k < n - 1; t++, st->k++)
+        o[t] = nan;
+    st->k += B - t;
+    /* Blocks of up to CCI_BARS bars that end at the ring's end at the latest. */
+    while (t < B) {
+        int32_t q = (int32_t)((pos0 + t) % n);
+        int K = B - t < n - q ? B - t : n - q;
+        int m = K >= CCI_BARS ? CCI_BARS : K >= 2 ? 2 : 1;
+        if (m == CCI_BARS)
+            cci_bars(lin, n, t, q, CCI_BARS, o);
+        else if (m == 2)
+            cci_bars(lin, n, t, q, 2, o);
+        else
+            cci_bars(lin, n, t, q, 1, o);
+        t += m;
+    }
+    s->pos = pos;
+}
+
+/* Tiles of at least this many bars run the steady-state loops below, where
+ * they apply: a stream's update of a bar or two runs the state machines
+ * without the call. */
+#define STEADY_MIN 16
+
+/* MACD once every stage is seeded: three EMA steps per bar. Not inlined, so
+ * that its running values live in registers, apart from the state whose
+ * address the general loop takes. */
+static __attribute__((noinline)) AVX2 void macd_steady(__typeof__(((st4 *)0)->u.macd) *s, const v4 *C,
+                                                        v4 (*o)[TILE], int B)
+{
+    v4 es = s->slow.e, ef = s->fast.e, eg = s->signal.e;
+    v4 ks = SET1(s->slow.k), kf = SET1(s->fast.k), kg = SET1(s->signal.k);
+    for (int t = 0; t < B; t++) {
+        v4 x = C[t];
+        es = _mm256_fmadd_pd(SUB(x, es), ks, es);
+        ef = _mm256_fmadd_pd(SUB(x, ef), kf, ef);
+        v4 m = SUB(ef, es);
+        eg = _mm256_fmadd_pd(SUB(m, eg), kg, eg);
+        o[0][t] = m;
+        o[1][t] = eg;
+        o[2][t] = SUB(m, eg);
+    }
+    s->slow.e = es;
+    s->fast.e = ef;
+    s->signal.e = eg;
+}
+
+/* STOCH once its window is full and both smoothing windows have output:
+ * minmax4, the fast %K and two SMA steps per bar, branch-free but for the
+ * block boundary of the window's maxima. */
+static __attribute__((noinline)) AVX2 void stoch_steady(__typeof__(((st4 *)0)->u.stoch) *s, double *ring,
+                                                         const v4 *H, const v4 *L, const v4 *C, v4 (*o)[TILE],
+                                                         int B)
+{
+    int32_t n = s->n, r = s->r, nk = s->slowk.n, nd = s->slowd.n, pk = s->slowk.pos, pd = s->slowd.pos;
+    double *vh = ring, *sh = ring + 4 * (size_t)n, *vl = ring + 8 * (size_t)n, *sl = ring + 12 * (size_t)n;
+    double *rk = ring + 16 * (size_t)n, *rd = rk + 4 * (size_t)nk;
+    v4 hi = s->hi, lo = s->lo, tk = s->slowk.total, td = s->slowd.total;
+    v4 zero = _mm256_setzero_pd(), hundred = SET1(100.0), eps = SET1(ZC_TA_EPSILON);
+    v4 dk = SET1((double)nk), dd = SET1((double)nd);
+    for (int t = 0; t < B; t++) {
+        v4 h = H[t], l = L[t], highest, lowest;
+        hi = r == 0 ? h : MAX(h, hi);
+        lo = r == 0 ? l : MIN(l, lo);
+        rput(vh, r, h);
+        rput(vl, r, l);
+        if (r == n - 1) {
+            highest = hi;
+            lowest = lo;
+            v4 a = h, b = l;
+            rput(sh, n - 1, a);
+            rput(sl, n - 1, b);
+            for (int32_t j = n - 2; j >= 0; j--) {
+                a = MAX(rget(vh, j), a);
+                b = MIN(rget(vl, j), b);
+                rput(sh, j, a);
+                rput(sl, j, b);
+            }
+            r = 0;
+        } else {
+            r++;
+            highest = MAX(rget(sh, r), hi);
+            lowest = MIN(rget(sl, r), lo);
+        }
+        v4 range = SUB(highest, lowest);
+        v4 flat = _mm256_cmp_pd(vabs(range), MUL(eps, ADD(vabs(highest), vabs(lowest))), _CMP_LE_OQ);
+        v4 fastk = sel(flat, zero, MUL(hundred, DIV(SUB(C[t], lowest), range)));
+        rput(rk, pk, fastk);
+        pk = zc_ind_wrap(pk, nk);
+        tk = ADD(tk, fastk);
+        v4 slowk = DIV(tk, dk);
+        tk = SUB(tk, rget(rk, pk));
+        rput(rd, pd, slowk);
+        pd = zc_ind_wrap(pd, nd);
+        td = ADD(td, slowk);
+        v4 slowd = DIV(td, dd);
+        td = SUB(td, rget(rd, pd));
+        o[0][t] = slowk;
+        o[1][t] = slowd;
+    }
+    s->r = r;
+    s->hi = hi;
+    s->lo = lo;
+    s->slowk.total = tk;
+    s->slowk.pos = pk;
+    s->slowk.k += B;
+    s->slowd.total = td;
+    s->slowd.pos = pd;
+    s->slowd.k += B;
+}
+
+/* ADX once it has output (k >= 2n): every branch of the state machine is
+ * settled. */
+static __attribute__((noinline)) AVX2 void adx_steady(__typeof__(((st4 *)0)->u.adx) *s, const v4 *H, const v4 *L,
+                                                       const v4 *C, v4 *o, int B)
+{
+    int32_t n = s->n;
+    v4 ph = s->ph, pl = s->pl, pc = s->pc, mdm = s->mdm, pdm = s->pdm, trs = s->tr, adx = s->adx;
+    v4 zero = _mm256_setzero_pd(), hundred = SET1(100.0), dn = SET1((double)n), nm1 = SET1((double)(n - 1)),
+       eps = SET1(ZC_TA_EPSILON), neps = SET1(-ZC_TA_EPSILON);
+    for (int t = 0; t < B; t++) {
+        v4 h = H[t], l = L[t];
+        v4 dp = SUB(h, ph), dm = SUB(pl, l);
+        ph = h;
+        pl = l;
+        mdm = SUB(mdm, DIV(mdm, dn));
+        pdm = SUB(pdm, DIV(pdm, dn));
+        v4 msel = sel(GT(SUB(dm, dp), zero), dm, zero);
+        v4 psel = sel(GT(SUB(dp, dm), zero), dp, zero);
+        mdm = ADD(mdm, sel(GT(dm, zero), msel, zero));
+        pdm = ADD(pdm, sel(GT(dp, zero), psel, zero));
+        v4 tr = true_range4(h, l, pc);
+        pc = C[t];
+        trs = ADD(SUB(trs, DIV(trs, dn)), tr);
+        v4 mdi = MUL(hundred, DIV(mdm, trs));
+        v4 pdi = MUL(hundred, DIV(pdm, trs));
+        v4 sum = ADD(mdi, pdi);
+        v4 have = _mm256_andnot_pd(_mm256_and_pd(LT(neps, sum), LT(sum, eps)), GT(trs, zero));
+        v4 dx = MUL(hundred, DIV(vabs(SUB(mdi, pdi)), sum));
+        o[t] = adx = sel(have, DIV(ADD(MUL(adx, nm1), dx), dn), adx);
+    }
+    s->ph = ph;
+    s->pl = pl;
+    s->pc = pc;
+    s->mdm = mdm;
+    s->pdm = pdm;
+    s->tr = trs;
+    s->adx = adx;
+}
+
+/* var4_step once the window is full: the window mean and the variance of
+ * every bar of the tile, the running sums in registers. */
+static __attribute__((noinline)) AVX2 void var_steady(__typeof__(((st4 *)0)->u.var) *s, double *ring, const v4 *C,
+                                                       v4 *mean, v4 *variance, int B)
+{
+    int32_t n = s->n, pos = s->pos;
+    v4 inv = SET1(s->inv), dn = SET1((double)n), small = SET1(0.000001), large = SET1(1000000.0);
+    v4 ma_total = s->ma_total, shift = s->shift, t1 = s->t1, t2 = s->t2;
+    for (int t = 0; t < B; t++) {
+        v4 x = C[t];
+        rput(ring, pos, x);
+        pos = zc_ind_wrap(pos, n);
+        ma_total = ADD(ma_total, x);
+        v4 d = SUB(x, shift);
+        t1 = ADD(t1, d);
+        d = MUL(d, d);
+        t2 = ADD(t2, d);
+        v4 m1 = MUL(t1, inv);
+        v4 var = SUB(MUL(t2, inv), MUL(m1, m1));
+        mean[t] = DIV(ma_total, dn);
+        v4 oldest = rget(ring, pos);
+        ma_total = SUB(ma_total, oldest);
+        d = SUB(oldest, shift);
+        t1 = SUB(t1, d);
+        d = MUL(d, d);
+        t2 = SUB(t2, d);
+        int mask = _mm256_movemask_pd(_mm256_or_pd(LT(var, MUL(small, MUL(t2, inv))), GT(d, MUL(large, t2))));
+        for (int l = 0; l < 4; l++)
+            if (--s->reseed[l] <= 0)
+                mask |= 1 << l;
+        if (mask) {
+            double sh[4], a1[4], a2[4], vv[4], od[4];
+            _mm256_storeu_pd(sh, shift);
+            _mm256_storeu_pd(a1, t1);
+            _mm256_storeu_pd(a2, t2);
+            _mm256_storeu_pd(vv, var);
+            _mm256_storeu_pd(od, oldest);
+            for (int l = 0; l < 4; l++) {
+                if (!(mask & (1 << l)))
+                    continue;
+                s->reseed[l] = 32 * n;
+                var_reseed_lane(ring, l, n, pos, s->inv, od[l], &sh[l], &a1[l], &a2[l], &vv[l]);
+            }
+            shift = _mm256_loadu_pd(sh);
+            t1 = _mm256_loadu_pd(a1);
+            t2 = _mm256_loadu_pd(a2);
+            var = _mm256_loadu_pd(vv);
+        }
+        variance[t] = var;
+    }
+    s->pos = pos;
+    s->ma_total = ma_total;
+    s->shift = shift;
+    s->t1 = t1;
+    s->t2 = t2;
+}
+
 static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *tl, int B)
 {
     const v4 *H = tl->in[0], *L = tl->in[1], *C = tl->in[2], *V = tl->in[3];
     v4(*o)[TILE] = tl->out;
     const v4 nan = SET1(zc_ind_nan()), zero = _mm256_setzero_pd(), hundred = SET1(100.0);
     switch (p->kind) {
-    case ZC_IND_SMA:
-        for (int t = 0; t < B; t++)
-            if (!sma4_step(&st->u.sma, ring, C[t], &o[0][t]))
+    case ZC_IND_SMA: {
+        sma4 *s = &st->u.sma;
+        int t = 0;
+        if (B >= STEADY_MIN && s->k >= s->n - 1) { /* full window: the running total in a register */
+            int32_t n = s->n, pos = s->pos;
+            v4 total = s->total, dn = SET1((double)n);
+            for (; t < B; t++) {
+                rput(ring, pos, C[t]);
+                pos = zc_ind_wrap(pos, n);
+                total = ADD(total, C[t]);
+                o[0][t] = DIV(total, dn);
+                total = SUB(total, rget(ring, pos));
+            }
+            s->total = total;
+            s->pos = pos;
+            s->k += B;
+        }
+        for (; t < B; t++)
+            if (!sma4_step(s, ring, C[t], &o[0][t]))
                 o[0][t] = nan;
         break;
-    case ZC_IND_EMA:
-        for (int t = 0; t < B; t++) {
-            if (st->u.ema.n == 1)
+    }
+    case ZC_IND_EMA: {
+        ema4 *s = &st->u.ema;
+        int t = 0;
+        if (s->n > 1 && s->count >= s->n) { /* seeded: the steady state, without the state machine's branches */
+            v4 e = s->e, k = SET1(s->k);
+            for (; t < B; t++)
+                o[0][t] = e = _mm256_fmadd_pd(SUB(C[t], e), k, e);
+            s->e = e;
+        }
+        for (; t < B; t++) {
+            if (s->n == 1)
                 o[0][t] = C[t];
-            else if (!ema4_step(&st->u.ema, C[t], &o[0][t]))
+            else if (!ema4_step(s, C[t], &o[0][t]))
                 o[0][t] = nan;
         }
         break;
+    }
     case ZC_IND_RSI: {
         __typeof__(st->u.rsi) *s = &st->u.rsi;
         v4 inv = SET1(s->inv), nm1 = SET1((double)(s->n - 1));
-        for (int t = 0; t < B; t++) {
+        int t = 0;
+        if (st->k > s->n) { /* seeded: Wilder smoothing every bar */
+            v4 prev = s->prev, gain = s->gain, loss = s->loss;
+            for (; t < B; t++) {
+                v4 x = C[t];
+                v4 d = SUB(x, prev);
+                prev = x;
+                v4 g = MAX(d, zero);
+                loss = MUL(loss, nm1);
+                gain = MUL(gain, nm1);
+                gain = ADD(gain, g);
+                loss = ADD(loss, SUB(g, d));
+                loss = MUL(loss, inv);
+                gain = MUL(gain, inv);
+                v4 total = ADD(gain, loss);
+                o[0][t] = sel(GT(total, zero), MUL(hundred, DIV(gain, total)), zero);
+            }
+            s->prev = prev;
+            s->gain = gain;
+            s->loss = loss;
+        }
+        for (; t < B; t++) {
             o[0][t] = nan;
             v4 x = C[t];
             if (st->k == 0) {
@@ -439,7 +771,14 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     }
     case ZC_IND_MACD: {
         __typeof__(st->u.macd) *s = &st->u.macd;
-        for (int t = 0; t < B; t++) {
+        int t = 0;
+        if (B >= STEADY_MIN && st->k >= s->skip && s->slow.count >= s->slow.n && s->fast.count >= s->fast.n &&
+            s->signal.count >= s->signal.n) {
+            macd_steady(s, C, o, B);
+            st->k += B;
+            t = B;
+        }
+        for (; t < B; t++) {
             v4 slow, fast = zero, sig, x = C[t];
             o[0][t] = o[1][t] = o[2][t] = nan;
             int ok = ema4_step(&s->slow, x, &slow);
@@ -461,9 +800,18 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     case ZC_IND_ZSCORE: {
         v4 nbdev = SET1(st->u.var.nbdev), nbdev2 = SET1(st->u.var.nbdev2);
         int same = st->u.var.nbdev == st->u.var.nbdev2;
+        /* Full window: the means and variances first, into o[1] and o[0]. */
+        int steady = B >= STEADY_MIN && st->k >= st->u.var.n - 1;
+        if (steady) {
+            var_steady(&st->u.var, ring, C, o[1], o[0], B);
+            st->k += B;
+        }
         for (int t = 0; t < B; t++) {
             v4 mean, var;
-            if (!var4_step(st, ring, C[t], &mean, &var)) {
+            if (steady) {
+                mean = o[1][t];
+                var = o[0][t];
+            } else if (!var4_step(st, ring, C[t], &mean, &var)) {
                 o[0][t] = o[1][t] = o[2][t] = nan;
                 continue;
             }
@@ -491,7 +839,18 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     case ZC_IND_ATR: {
         __typeof__(st->u.atr) *s = &st->u.atr;
         v4 alpha = SET1(s->alpha), beta = SET1(s->beta);
-        for (int t = 0; t < B; t++) {
+        int t = 0;
+        if (st->k > s->n) { /* seeded: Wilder smoothing every bar */
+            v4 pc = s->prev_close, atr = s->atr;
+            for (; t < B; t++) {
+                v4 tr = true_range4(H[t], L[t], pc);
+                pc = C[t];
+                o[0][t] = atr = _mm256_fmadd_pd(beta, atr, MUL(alpha, tr));
+            }
+            s->prev_close = pc;
+            s->atr = atr;
+        }
+        for (; t < B; t++) {
             o[0][t] = nan;
             if (st->k == 0) {
                 s->prev_close = C[t];
@@ -516,10 +875,17 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
         __typeof__(st->u.stoch) *s = &st->u.stoch;
         int32_t n = s->n;
         v4 eps = SET1(ZC_TA_EPSILON);
-        for (int t = 0; t < B; t++) {
+        int t = 0;
+        if (B >= STEADY_MIN && s->full && st->k >= n - 1 && s->slowk.k >= s->slowk.n - 1 &&
+            s->slowd.k >= s->slowd.n - 1) {
+            stoch_steady(s, ring, H, L, C, o, B);
+            st->k += B;
+            t = B;
+        }
+        for (; t < B; t++) {
             v4 highest, lowest, slowk, slowd;
             o[0][t] = o[1][t] = nan;
-            minmax4(st, ring, H[t], L[t], &highest, &lowest);
+            minmax4(s, ring, H[t], L[t], &highest, &lowest);
             if (st->k++ < n - 1)
                 continue;
             v4 range = SUB(highest, lowest);
@@ -537,6 +903,10 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     case ZC_IND_CCI: {
         __typeof__(st->u.cci) *s = &st->u.cci;
         int32_t n = s->n;
+        if (n <= CCI_LIN_MAX && B >= 2 * CCI_BARS) {
+            cci_tile(st, ring, H, L, C, o[0], B);
+            break;
+        }
         v4 three = SET1(3.0), dn = SET1((double)n);
         for (int t = 0; t < B; t++) {
             v4 tp = DIV(ADD(ADD(H[t], L[t]), C[t]), three);
@@ -592,6 +962,10 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
         int32_t n = s->n;
         v4 dn = SET1((double)n), nm1 = SET1((double)(n - 1)), eps = SET1(ZC_TA_EPSILON),
            neps = SET1(-ZC_TA_EPSILON);
+        if (B >= STEADY_MIN && st->k >= 2 * (int64_t)n) {
+            adx_steady(s, H, L, C, o[0], B);
+            break;
+        }
         for (int t = 0; t < B; t++) {
             v4 h = H[t], l = L[t], c = C[t];
             o[0][t] = nan;
@@ -645,20 +1019,22 @@ static AVX2 void run_tile(const zc_ind_params *p, st4 *st, double *ring, tile4 *
     }
     case ZC_IND_OBV: {
         __typeof__(st->u.obv) *s = &st->u.obv;
-        v4 one = SET1(1.0);
+        v4 one = SET1(1.0), obv = s->obv, prev = s->prev;
         for (int t = 0; t < B; t++) {
             v4 c = C[t], v = V[t];
             if (st->k == 0) {
-                s->obv = v;
-                s->prev = c;
+                obv = v;
+                prev = c;
                 st->k = 1;
             } else {
-                v4 dir = SUB(_mm256_and_pd(GT(c, s->prev), one), _mm256_and_pd(LT(c, s->prev), one));
-                s->obv = ADD(s->obv, MUL(dir, v));
-                s->prev = c;
+                v4 dir = SUB(_mm256_and_pd(GT(c, prev), one), _mm256_and_pd(LT(c, prev), one));
+                obv = ADD(obv, MUL(dir, v));
+                prev = c;
             }
-            o[0][t] = s->obv;
+            o[0][t] = obv;
         }
+        s->obv = obv;
+        s->prev = prev;
         break;
     }
     }
@@ -716,7 +1092,26 @@ static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[
     uintptr_t mis = 0;
     for (int l = 0; l < 4; l++)
         mis |= (uintptr_t)(row[l] + t0);
-    if (nt && (mis & 15) == 0) {
+    if (nt && (mis & 31) == 0) {
+        /* 8 bars at a time: each row gets 64 contiguous bytes in two
+         * back-to-back 32-byte stores, a whole line where the rows are
+         * 64-byte aligned (the array cache's blocks with rows of a multiple
+         * of 8 bars), which the write-combining buffers pass on at once. */
+        for (; t + 8 <= B; t += 8) {
+            v4 a = src[t], b = src[t + 1], c = src[t + 2], d = src[t + 3];
+            v4 e = src[t + 4], f = src[t + 5], g = src[t + 6], h = src[t + 7];
+            transpose4(&a, &b, &c, &d);
+            transpose4(&e, &f, &g, &h);
+            _mm256_stream_pd(row[0] + t0 + t, a);
+            _mm256_stream_pd(row[0] + t0 + t + 4, e);
+            _mm256_stream_pd(row[1] + t0 + t, b);
+            _mm256_stream_pd(row[1] + t0 + t + 4, f);
+            _mm256_stream_pd(row[2] + t0 + t, c);
+            _mm256_stream_pd(row[2] + t0 + t + 4, g);
+            _mm256_stream_pd(row[3] + t0 + t, d);
+            _mm256_stream_pd(row[3] + t0 + t + 4, h);
+        }
+    } else if (nt && (mis & 15) == 0) {
         for (; t + 4 <= B; t += 4) {
             v4 a = src[t], b = src[t + 1], c = src[t + 2], d = src[t + 3];
             transpose4(&a, &b, &c, &d);
