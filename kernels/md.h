@@ -27,16 +27,16 @@
 ZC_FN int64_t zc_l2_count_better(ZC_GLOBAL const double *lv, int64_t n, double sgn, double key)
 {
 #if defined(ZC_L2_FIND_SSE2)
-    __m128d vs = _mm_set1_pd(sgn), vk = _mm_set1_pd(key), idx = _mm_set_pd(1.0, 0.0);
-    __m128d two = _mm_set1_pd(2.0), vn = _mm_set1_pd((double)n);
-    __m128i count = _mm_setzero_si128();
+    /* One bit per level; the better levels below n are a prefix (levels are
+     * sorted), so the count is the first level that is not better, or n. */
+    __m128d vs = _mm_set1_pd(sgn), vk = _mm_set1_pd(key);
+    unsigned better = 0;
     for (int j = 0; j < ZC_L2_FIND_BLOCK; j += 2) {
         __m128d p = _mm_loadh_pd(_mm_load_sd(lv + ZC_L2_LEVEL * j), lv + ZC_L2_LEVEL * (j + 1));
-        __m128d better = _mm_and_pd(_mm_cmplt_pd(_mm_mul_pd(p, vs), vk), _mm_cmplt_pd(idx, vn));
-        count = _mm_sub_epi64(count, _mm_castpd_si128(better)); /* true lanes are all ones, i.e. -1 */
-        idx = _mm_add_pd(idx, two);
+        better |= (unsigned)_mm_movemask_pd(_mm_cmplt_pd(_mm_mul_pd(p, vs), vk)) << j;
     }
-    return _mm_cvtsi128_si64(count) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(count, count));
+    unsigned used = n < ZC_L2_FIND_BLOCK ? (unsigned)n : ZC_L2_FIND_BLOCK;
+    return __builtin_ctz(~better | 1u << used);
 #else
     int64_t count = 0;
     for (int64_t j = 0; j < ZC_L2_FIND_BLOCK; j++)

@@ -633,6 +633,30 @@ def test_threaded_apply_equals_one_thread(window):
         assert sum(c[key] for c in counters) > 0, key
 
 
+@pytest.mark.parametrize("n", [1, 3, 4, 7, 4096, 20_003])
+def test_bad_symbol_anywhere_in_a_one_thread_call_leaves_the_book_unchanged(n):
+    """The one-thread check precedes any change: a bad symbol first, in the middle, at each of the last five
+    messages or at the last one of a long call is found and named (not a later bad one), and nothing is
+    applied."""
+    zc.init(num_threads=3)
+    zc.set_num_threads(1)
+    msgs = faulty_stream(np.random.default_rng(n), 37, 10_000 + n)
+    book = md.L2Book(37, levels=8, reorder_window=2)
+    book.apply(msgs[:10_000])
+    before = (book.levels.tobytes(), book.counts.tobytes(), [book.counters(s) for s in range(37)])
+    for at in sorted({0, n // 2, max(n - 5, 0), max(n - 4, 0), max(n - 3, 0), max(n - 2, 0), n - 1}):
+        bad = msgs[10_000:].copy()
+        bad["symbol"][at] = 37 + at % 2 * (2**32 - 38)  # 37 or 2**32 - 1
+        if at + 1 < n:
+            bad["symbol"][n - 1] = 38  # a later bad message is not the one named
+        with pytest.raises(zc.InvalidArgumentError, match=f"message {at}: symbol {bad['symbol'][at]} "):
+            book.apply(bad)
+        assert (book.levels.tobytes(), book.counts.tobytes(), [book.counters(s) for s in range(37)]) == before
+    book.apply(msgs[10_000:])  # the same messages with good symbols are applied
+    assert book.counts.tobytes() != before[1] or [book.counters(s) for s in range(37)] != before[2]
+    zc.set_num_threads(0)
+
+
 def test_bad_symbol_in_a_threaded_call_leaves_the_book_unchanged():
     zc.init(num_threads=3)
     msgs = faulty_stream(np.random.default_rng(11), 37, 30_000)
