@@ -160,3 +160,28 @@ def test_late_gap_in_a_vector_group_equals_scalar():
     got = zc.md.compute(SPECS, device="cpu", **data)
     want = batch(data)
     np.testing.assert_array_equal(bits(np.stack(list(got.values()))), bits(want))
+
+
+def test_one_bar_rows_of_a_time_major_history_equal_batch():
+    """The feed's layout: each call gets contiguous (nsym,) rows, so a group's four lanes sit side by side (one
+    vector load per input and store per output) and later groups' inputs are fetched ahead. 203 symbols: 50 groups
+    and 3 lone symbols; a NaN in one symbol moves its group to the scalar path. Bad rows in between (wrong dtype,
+    wrong length, 2-D of another shape, negative volume) raise typed errors and leave the state unchanged (the
+    outputs after them still equal the batch's)."""
+    rng = np.random.default_rng(24)
+    nsym, n = 203, 160
+    data = walk(rng, nsym, n, 50.0, flat=True)
+    data["low"][101, 90] = np.nan
+    want = batch(data)
+    rows = {key: np.ascontiguousarray(a.T) for key, a in data.items()}  # (n, nsym): rows are contiguous
+    s = zc.md.Streaming(nsym, SPECS)
+    out = np.empty((len(s.columns), nsym))
+    for t in range(n):
+        bar = {key: r[t] for key, r in rows.items()}
+        if t in (40, 95):
+            for key, bad in [("close", bar["close"].astype(str)), ("high", bar["high"][:-1]),
+                             ("low", np.ones((nsym, 2))), ("volume", -np.abs(bar["volume"]) - 1.0)]:
+                with pytest.raises(zc.InvalidArgumentError):
+                    s.update(**{**bar, key: bad})
+        res = s.update(out=out, **bar) if t % 2 else np.stack(list(s.update(**bar).values()))
+        np.testing.assert_array_equal(bits(out if t % 2 else res), bits(want[:, :, t]))

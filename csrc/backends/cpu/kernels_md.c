@@ -40,6 +40,8 @@ static int have_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_c
 /* Symbols interleaved per thread: their recurrences are independent, so the
  * core overlaps the latency of one symbol's chain with the others'. */
 #define LANES 4
+/* Groups ahead whose inputs a streaming update fetches early. */
+#define STREAM_PREFETCH 4
 
 /* Batch outputs larger than this cannot stay in cache until they are read:
  * the AVX2 path writes them with non-temporal stores. */
@@ -410,6 +412,12 @@ static inline void md_stream_bars(const zc_karg *args, size_t begin, size_t end)
     size_t run = begin * LANES; /* first symbol of the pending scalar run */
     for (size_t g = begin; g < end; g++) {
         size_t s0 = g * LANES, s1 = s0 + LANES < nsym ? s0 + LANES : (size_t)nsym;
+        /* A call's inputs are read once, usually from memory (a new bar of
+         * every symbol): fetch a group's first input line a few groups ahead
+         * so that the misses overlap the work of the groups between. */
+        if (g + STREAM_PREFETCH < end)
+            for (int i = 0; i < 4; i++)
+                __builtin_prefetch(in[i] + (s0 + STREAM_PREFETCH * LANES) * nbars);
 #ifdef FMA_CLONE
         if (vec && s1 - s0 == LANES && sv.mode[g] != ZC_STREAM_SCALAR) {
             const double *rows[4][LANES];

@@ -1052,12 +1052,24 @@ static inline AVX2 void transpose4(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
     *r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
+/* Rows of one bar each for four consecutive symbols (a stream's update of
+ * one bar): lane l's value sits at row[0][l], one vector load or store. */
+static inline int lanes_adjacent(const double *const row[4])
+{
+    return row[1] == row[0] + 1 && row[2] == row[0] + 2 && row[3] == row[0] + 3;
+}
+
 /* Transposes B bars of four rows into dst; *fin accumulates x - x over
  * them, which stays 0 while every value is finite (NaN once one is not). */
 static AVX2 void load_tile(const double *const row[4], int64_t t0, int B, v4 *dst, v4 *fin)
 {
     int t = 0;
     v4 acc = *fin;
+    if (B == 1 && lanes_adjacent(row)) { /* a stream's single bar: the four lanes' values side by side */
+        dst[0] = _mm256_loadu_pd(row[0] + t0);
+        *fin = ADD(acc, SUB(dst[0], dst[0]));
+        return;
+    }
     for (; t + 4 <= B; t += 4) {
         v4 a = _mm256_loadu_pd(row[0] + t0 + t), b = _mm256_loadu_pd(row[1] + t0 + t);
         v4 c = _mm256_loadu_pd(row[2] + t0 + t), d = _mm256_loadu_pd(row[3] + t0 + t);
@@ -1128,6 +1140,10 @@ static AVX2 void store_tile(const v4 *src, int64_t t0, int B, double *const row[
         _mm256_storeu_pd(row[1] + t0 + t, b);
         _mm256_storeu_pd(row[2] + t0 + t, c);
         _mm256_storeu_pd(row[3] + t0 + t, d);
+    }
+    if (B == 1 && lanes_adjacent((const double *const *)row)) {
+        _mm256_storeu_pd(row[0] + t0, src[0]);
+        return;
     }
     for (; t < B; t++) {
         double x[4];
