@@ -331,6 +331,19 @@ VECTOR_SPECS = [("sma", 20), ("ema", 20), ("ema", 1), ("rsi", 14), ("rsi", 2), (
                 ("zscore", 15)]
 
 
+def compute_equals_scalar(specs, data):
+    """compute() through the vector path, checked bit for bit against the scalar lanes; returns its result."""
+    try:
+        zc.zk.set_simd("scalar")
+        want = zc.md.compute(specs, device="cpu", **data)
+    finally:
+        zc.zk.set_simd("auto")
+    got = zc.md.compute(specs, device="cpu", **data)
+    for key in want:
+        np.testing.assert_array_equal(got[key].view(np.int64), want[key].view(np.int64), err_msg=key)
+    return got
+
+
 @pytest.mark.parametrize("level", [100.0, 0.001, 5e4])
 def test_vector_path_is_bitwise_talib_and_scalar(level):
     """compute() runs gap-free groups of 4 symbols in AVX2 lock step (when the CPU has it): bit for bit what the
@@ -341,14 +354,7 @@ def test_vector_path_is_bitwise_talib_and_scalar(level):
     for key in data:
         data[key][:4] = flat[key]
     data["close"][5, 100] = np.nan
-    try:
-        zc.zk.set_simd("scalar")
-        want = zc.md.compute(VECTOR_SPECS, device="cpu", **data)
-    finally:
-        zc.zk.set_simd("auto")
-    got = zc.md.compute(VECTOR_SPECS, device="cpu", **data)
-    for key in want:
-        np.testing.assert_array_equal(got[key].view(np.int64), want[key].view(np.int64), err_msg=key)
+    got = compute_equals_scalar(VECTOR_SPECS, data)
     ref = []
     for spec in VECTOR_SPECS:
         spec = (spec,) if isinstance(spec, str) else spec
@@ -369,14 +375,7 @@ def test_property_vector_path_equals_scalar(seed, n, period, a, b, flat):
     specs = [("sma", period), ("ema", period), ("rsi", period), ("macd", period, period + a, b),
              ("bbands", period, 2.0, 1.5), ("atr", period), ("stoch", period, a, b), ("adx", period), ("cci", period),
              "obv"]
-    try:
-        zc.zk.set_simd("scalar")
-        want = zc.md.compute(specs, device="cpu", **data)
-    finally:
-        zc.zk.set_simd("auto")
-    got = zc.md.compute(specs, device="cpu", **data)
-    for key in want:
-        np.testing.assert_array_equal(got[key].view(np.int64), want[key].view(np.int64), err_msg=key)
+    compute_equals_scalar(specs, data)
 
 
 def test_compute_into_caller_buffer():

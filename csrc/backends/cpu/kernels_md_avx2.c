@@ -283,6 +283,34 @@ static void var_reseed_lane(const double *ring, int l, int32_t n, int32_t pos, d
     *t2 -= d;
 }
 
+/* The lanes of `mask` (precision lost) and those whose countdown runs out
+ * now: their running sums and variance recomputed from the window. */
+static inline AVX2 void var_reseed(__typeof__(((st4 *)0)->u.var) *s, const double *ring, int32_t pos, int mask,
+                                   v4 oldest, v4 *shift, v4 *t1, v4 *t2, v4 *var)
+{
+    for (int l = 0; l < 4; l++)
+        if (--s->reseed[l] <= 0)
+            mask |= 1 << l;
+    if (!mask)
+        return;
+    double sh[4], a1[4], a2[4], vv[4], od[4];
+    _mm256_storeu_pd(sh, *shift);
+    _mm256_storeu_pd(a1, *t1);
+    _mm256_storeu_pd(a2, *t2);
+    _mm256_storeu_pd(vv, *var);
+    _mm256_storeu_pd(od, oldest);
+    for (int l = 0; l < 4; l++) {
+        if (!(mask & (1 << l)))
+            continue;
+        s->reseed[l] = 32 * s->n;
+        var_reseed_lane(ring, l, s->n, pos, s->inv, od[l], &sh[l], &a1[l], &a2[l], &vv[l]);
+    }
+    *shift = _mm256_loadu_pd(sh);
+    *t1 = _mm256_loadu_pd(a1);
+    *t2 = _mm256_loadu_pd(a2);
+    *var = _mm256_loadu_pd(vv);
+}
+
 static inline AVX2 int var4_step(st4 *st, double *ring, v4 x, v4 *mean, v4 *variance)
 {
     __typeof__(st->u.var) *s = &st->u.var;
@@ -312,29 +340,25 @@ static inline AVX2 int var4_step(st4 *st, double *ring, v4 x, v4 *mean, v4 *vari
 
     int mask = _mm256_movemask_pd(_mm256_or_pd(LT(var, MUL(SET1(0.000001), MUL(s->t2, inv))),
                                                GT(d, MUL(SET1(1000000.0), s->t2))));
-    for (int l = 0; l < 4; l++)
-        if (--s->reseed[l] <= 0)
-            mask |= 1 << l;
-    if (mask) {
-        double sh[4], t1[4], t2[4], vv[4], od[4];
-        _mm256_storeu_pd(sh, s->shift);
-        _mm256_storeu_pd(t1, s->t1);
-        _mm256_storeu_pd(t2, s->t2);
-        _mm256_storeu_pd(vv, var);
-        _mm256_storeu_pd(od, oldest);
-        for (int l = 0; l < 4; l++) {
-            if (!(mask & (1 << l)))
-                continue;
-            s->reseed[l] = 32 * n;
-            var_reseed_lane(ring, l, n, s->pos, s->inv, od[l], &sh[l], &t1[l], &t2[l], &vv[l]);
-        }
-        s->shift = _mm256_loadu_pd(sh);
-        s->t1 = _mm256_loadu_pd(t1);
-        s->t2 = _mm256_loadu_pd(t2);
-        var = _mm256_loadu_pd(vv);
-    }
+    var_reseed(s, ring, s->pos, mask, oldest, &s->shift, &s->t1, &s->t2, &var);
     *variance = var;
     return 1;
+}
+
+/* The window just filled (its newest values h, l in slot n - 1): the maxima
+ * of the highs and minima of the lows from each slot to the newest. */
+static inline AVX2 void minmax_suffixes(const double *vh, double *sh, const double *vl, double *sl, int32_t n, v4 h,
+                                        v4 l)
+{
+    v4 a = h, b = l;
+    rput(sh, n - 1, a);
+    rput(sl, n - 1, b);
+    for (int32_t j = n - 2; j >= 0; j--) {
+        a = MAX(rget(vh, j), a);
+        b = MIN(rget(vl, j), b);
+        rput(sh, j, a);
+        rput(sl, j, b);
+    }
 }
 
 /* zc_minmax_step */
@@ -350,15 +374,7 @@ static inline AVX2 void minmax4(__typeof__(((st4 *)0)->u.stoch) *m, double *ring
     if (r == n - 1) {
         *highest = m->hi;
         *lowest = m->lo;
-        v4 a = h, b = l;
-        rput(sh, n - 1, a);
-        rput(sl, n - 1, b);
-        for (int32_t j = n - 2; j >= 0; j--) {
-            a = MAX(rget(vh, j), a);
-            b = MIN(rget(vl, j), b);
-            rput(sh, j, a);
-            rput(sl, j, b);
-        }
+        minmax_suffixes(vh, sh, vl, sl, n, h, l);
         m->r = 0;
         m->full = 1;
         return;
@@ -531,15 +547,7 @@ static __attribute__((noinline)) AVX2 void stoch_steady(__typeof__(((st4 *)0)->u
         if (r == n - 1) {
             highest = hi;
             lowest = lo;
-            v4 a = h, b = l;
-            rput(sh, n - 1, a);
-            rput(sl, n - 1, b);
-            for (int32_t j = n - 2; j >= 0; j--) {
-                a = MAX(rget(vh, j), a);
-                b = MIN(rget(vl, j), b);
-                rput(sh, j, a);
-                rput(sl, j, b);
-            }
+            minmax_suffixes(vh, sh, vl, sl, n, h, l);
             r = 0;
         } else {
             r++;
@@ -639,27 +647,7 @@ static __attribute__((noinline)) AVX2 void var_steady(__typeof__(((st4 *)0)->u.v
         d = MUL(d, d);
         t2 = SUB(t2, d);
         int mask = _mm256_movemask_pd(_mm256_or_pd(LT(var, MUL(small, MUL(t2, inv))), GT(d, MUL(large, t2))));
-        for (int l = 0; l < 4; l++)
-            if (--s->reseed[l] <= 0)
-                mask |= 1 << l;
-        if (mask) {
-            double sh[4], a1[4], a2[4], vv[4], od[4];
-            _mm256_storeu_pd(sh, shift);
-            _mm256_storeu_pd(a1, t1);
-            _mm256_storeu_pd(a2, t2);
-            _mm256_storeu_pd(vv, var);
-            _mm256_storeu_pd(od, oldest);
-            for (int l = 0; l < 4; l++) {
-                if (!(mask & (1 << l)))
-                    continue;
-                s->reseed[l] = 32 * n;
-                var_reseed_lane(ring, l, n, pos, s->inv, od[l], &sh[l], &a1[l], &a2[l], &vv[l]);
-            }
-            shift = _mm256_loadu_pd(sh);
-            t1 = _mm256_loadu_pd(a1);
-            t2 = _mm256_loadu_pd(a2);
-            var = _mm256_loadu_pd(vv);
-        }
+        var_reseed(s, ring, pos, mask, oldest, &shift, &t1, &t2, &var);
         variance[t] = var;
     }
     s->pos = pos;
