@@ -164,13 +164,19 @@ struct zc_engine {
 
 /* ---- small helpers ---- */
 
+/* Capacity a buffer of `have` grows to for `need`: doubled at least, so
+ * that growing by small steps stays amortised, and never below `least`. */
+static size_t grown(size_t have, size_t need, size_t least)
+{
+    size_t n = need > 2 * have ? need : 2 * have;
+    return n < least ? least : n;
+}
+
 static int reserve(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap && *p)
         return 1;
-    size_t n = need > 2 * *cap ? need : 2 * *cap;
-    if (n < 16)
-        n = 16;
+    size_t n = grown(*cap, need, 16);
     void *q = realloc(*p, n * elem);
     if (!q)
         return 0;
@@ -238,9 +244,7 @@ static zc_status dev_reserve(zc_engine *e, zc_devbuf **b, size_t *have, size_t n
 {
     if (*b && need <= *have)
         return ZC_OK;
-    size_t n = need > 2 * *have ? need : 2 * *have;
-    if (n < 4096)
-        n = 4096;
+    size_t n = grown(*have, need, 4096);
     zc_buf_free(*b);
     *b = NULL;
     *have = 0;
@@ -464,7 +468,7 @@ static int reserve_orders(zc_engine *e, size_t n)
 {
     if (n <= e->order_cap && e->sorted)
         return 1;
-    size_t cap = n > 2 * e->order_cap ? n : 2 * e->order_cap;
+    size_t cap = grown(e->order_cap, n, 0);
     zc_morder *sorted = realloc(e->sorted, cap * sizeof *sorted);
     if (sorted)
         e->sorted = sorted;
@@ -484,7 +488,7 @@ static int reserve_tasks(zc_engine *e, size_t n)
 {
     if (n <= e->task_cap && e->tasks)
         return 1;
-    size_t cap = n > 2 * e->task_cap ? n : 2 * e->task_cap;
+    size_t cap = grown(e->task_cap, n, 0);
     zc_mtask *tasks = realloc(e->tasks, cap * sizeof *tasks);
     if (tasks)
         e->tasks = tasks;
@@ -638,9 +642,7 @@ static zc_status host_reserve(zc_engine *e, void **p, size_t *cap, size_t need)
 {
     if (*p && need <= *cap)
         return ZC_OK;
-    size_t n = need > 2 * *cap ? need : 2 * *cap;
-    if (n < 4096)
-        n = 4096;
+    size_t n = grown(*cap, need, 4096);
     zc_host_free(e->dev, *p);
     *p = NULL;
     *cap = 0;
@@ -924,7 +926,7 @@ static int stage_reserve(zc_engine *e, size_t need, size_t keep)
 {
     if (need <= e->stage_cap)
         return 1;
-    size_t cap = need > 2 * e->stage_cap ? need : 2 * e->stage_cap;
+    size_t cap = grown(e->stage_cap, need, 0);
     void *map = NULL, *data = NULL;
     size_t len = 0;
     if (map_zeroed(cap * sizeof(zc_mevent), 0, &map, &len, &data) != ZC_OK)
