@@ -556,6 +556,27 @@ ZC_FN int64_t zc_mexecutable(const zc_mbook *b, uint32_t side, int has_limit, in
     return exe;
 }
 
+/* Hints the first maker of each level a taker on `side` reaches, up to the
+ * level whose quantity covers qty: within a level the makers are a linked
+ * FIFO whose misses come one after another, but the levels' heads are known
+ * up front, so a sweep's levels are fetched together. */
+ZC_FN void zc_mhint_makers(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty)
+{
+#if defined(ZC_TARGET_HOST)
+    uint32_t opp = side ^ 1u;
+    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
+    int64_t covered = 0;
+    for (uint32_t k = b->sym->nlev[opp]; k > 0 && covered < qty; k--) {
+        int64_t p = a[k - 1].price;
+        if (has_limit && (side == ZC_M_BUY ? price < p : price > p))
+            break;
+        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
+        __builtin_prefetch(&b->slot[l->head]);
+        covered += l->qty;
+    }
+#endif
+}
+
 /* Executes a taker against the opposite side. Returns its open quantity
  * afterwards; *stopped is set when self-trade prevention cancelled it. */
 ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty, uint64_t id,
@@ -567,6 +588,7 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
     zc_merase_q q;
     q.n = 0;
     *stopped = 0;
+    zc_mhint_makers(b, side, has_limit, price, qty);
     while (qty > 0 && b->sym->nlev[opp] > 0) {
         ZC_GLOBAL zc_mref *top = &a[b->sym->nlev[opp] - 1];
         int64_t p = top->price;
