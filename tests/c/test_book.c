@@ -241,6 +241,49 @@ static void test_hash_collisions(void **state)
     free(buckets);
 }
 
+/* The price-level search, its sort keys and the crossing test against
+ * plain definitions: every length up to 70, every answer position (so every
+ * gallop bracket size), both sides, keys between and on the entries, and
+ * prices at the +-2^62 bound. */
+static void test_level_search(void **state)
+{
+    (void)state;
+    enum { MAXN = 70 };
+    const int64_t big = (int64_t)1 << 62;
+    for (uint32_t side = 0; side < 2; side++) {
+        assert_int_equal(zc_mkey(side, 12345), side == ZC_M_BUY ? 12345 : -12345);
+        assert_int_equal(zc_mkey(side, -big), side == ZC_M_BUY ? -big : big);
+        assert_int_equal(zc_mkey(side, big), side == ZC_M_BUY ? big : -big);
+        for (int64_t price = 98; price <= 102; price++)
+            for (int64_t p = 98; p <= 102; p++)
+                assert_int_equal(zc_mbeyond(side, price, p), side == ZC_M_BUY ? price < p : price > p);
+        zc_mref a[MAXN];
+        for (uint32_t n = 0; n <= MAXN; n++) {
+            /* Keys ascending by 2 (prices descending on the ask side). */
+            for (uint32_t i = 0; i < n; i++) {
+                int64_t k = 2 * (int64_t)i - 40 + (i == 0 && n > 1 ? -big / 2 : 0);
+                a[i].price = side == ZC_M_BUY ? k : -k;
+                a[i].level = (int32_t)i;
+                a[i].pad = 0;
+            }
+            for (int64_t key = -big; key <= 2 * MAXN; key = key == -big ? -42 : key + 1) {
+                uint32_t want = 0;
+                while (want < n && zc_mkey(side, a[want].price) < key)
+                    want++;
+                assert_int_equal(zc_mlower(a, n, side, key), want);
+            }
+        }
+    }
+    zc_mbook b;
+    memset(&b, 0, sizeof b);
+    zc_mref sides[8];
+    b.bids = sides;
+    b.asks = sides + 4;
+    b.cap = 4;
+    assert_ptr_equal(zc_mside(&b, ZC_M_BUY), b.bids);
+    assert_ptr_equal(zc_mside(&b, ZC_M_SELL), b.asks);
+}
+
 /* Orders through the engine with colliding ids behave as distinct orders. */
 static void test_engine_colliding_ids(void **state)
 {
@@ -649,7 +692,7 @@ int main(void)
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_long_sweeps_erase_ids),
+        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
