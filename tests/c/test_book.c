@@ -654,6 +654,71 @@ static void test_long_sweeps_erase_ids(void **state)
     zc_array_release(ref);
 }
 
+/* A batch writing almost three events per order into a book with resting
+ * orders: each symbol's event buffer is sized once for the worst case
+ * (3 n + resting), so nothing may be cut short; same events on cpu with 1
+ * and 2 threads and on OpenCL. */
+static void test_event_heavy_batch(void **state)
+{
+    (void)state;
+    enum { RESTING = 300, PAIRS = 200, N = 2 * PAIRS + 1 };
+    const char *devs[] = {"cpu", "cpu", "opencl:0"};
+    zc_array *ref = NULL;
+    for (int d = 0; d < 3; d++) {
+        int id;
+        if (d == 2 && zc_device_find(devs[d], &id) != ZC_OK)
+            continue;
+        zc_engine_config cfg = {.symbols = 1, .capacity = 1024, .device = devs[d], .threads = d == 1 ? 2 : 1};
+        cfg.defaults.tick_size = 5;
+        cfg.defaults.lot_size = 10;
+        cfg.defaults.min_price = 100;
+        cfg.defaults.max_price = 1000;
+        zc_engine *e = NULL;
+        assert_int_equal(zc_engine_create(&cfg, &e), ZC_OK);
+        zc_order o[RESTING > N ? RESTING : N];
+        size_t m;
+        /* In small batches, so that the buffer has not grown beforehand. */
+        for (int k = 0; k < RESTING; k++)
+            o[k] = lim(1000 + (uint64_t)k, 1, 0, ZC_SIDE_SELL, 900, 10);
+        for (int k = 0; k < RESTING; k += 50) {
+            free(submit(e, o + k, 50, &m));
+            assert_int_equal(m, 50);
+        }
+        /* A bid rests and an ioc sell takes it, then expires: 1 + 3 events
+         * per pair; a market buy sweeps the 300 asks: 2 + 300. */
+        for (int k = 0; k < PAIRS; k++) {
+            o[2 * k] = lim(1 + 2 * (uint64_t)k, 2, 0, ZC_SIDE_BUY, 500, 10);
+            o[2 * k + 1] = lim(2 + 2 * (uint64_t)k, 3, 0, ZC_SIDE_SELL, 500, 20);
+            o[2 * k + 1].tif = ZC_TIF_IOC;
+        }
+        o[N - 1] = lim(5000, 4, 0, ZC_SIDE_BUY, 0, 10 * RESTING + 10);
+        o[N - 1].type = ZC_ORDER_MARKET;
+        zc_event *ev = submit(e, o, N, &m);
+        assert_int_equal(m, 4 * PAIRS + 2 + RESTING);
+        size_t fills = 0, expired = 0;
+        for (size_t i = 0; i < m; i++) {
+            fills += ev[i].kind == ZC_EVENT_FILL;
+            expired += ev[i].kind == ZC_EVENT_EXPIRE;
+        }
+        assert_int_equal(fills, PAIRS + RESTING);
+        assert_int_equal(expired, PAIRS + 1);
+        zc_engine_info info;
+        assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
+        assert_int_equal(info.resting, 0);
+        if (!ref) {
+            size_t shape[1] = {m * sizeof *ev};
+            zc_array_new(ZC_DTYPE_U8, 1, shape, &ref);
+            memcpy(zc_array_data(ref), ev, m * sizeof *ev);
+        } else {
+            assert_int_equal(zc_array_nbytes(ref), m * sizeof *ev);
+            assert_memory_equal(zc_array_data(ref), ev, m * sizeof *ev);
+        }
+        free(ev);
+        zc_engine_destroy(e);
+    }
+    zc_array_release(ref);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -692,7 +757,7 @@ int main(void)
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
+        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search), cmocka_unit_test(test_event_heavy_batch),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
