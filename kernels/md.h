@@ -45,6 +45,23 @@ ZC_FN int64_t zc_l2_count_better(ZC_GLOBAL const double *lv, int64_t n, double s
 #endif
 }
 
+/* x negated on the bid side (exact). On the host by flipping the sign bit:
+ * GCC compiles a choice between x and -x to a branch, and the sides of
+ * consecutive messages are random, so it was mispredicted about every other
+ * message. */
+ZC_FN double zc_l2_side_key(double x, int side)
+{
+#if defined(ZC_TARGET_HOST)
+    uint64_t u;
+    __builtin_memcpy(&u, &x, sizeof u);
+    u ^= (uint64_t)(side == ZC_L2_BID) << 63;
+    __builtin_memcpy(&x, &u, sizeof x);
+    return x;
+#else
+    return side == ZC_L2_BID ? -x : x;
+#endif
+}
+
 /* Index of the level at `price`, or -(insertion point) - 1. Bid prices are
  * compared negated (exact), so one comparison serves both sides. The first
  * block of levels, where nearly all updates land, is counted without
@@ -53,7 +70,7 @@ ZC_FN int64_t zc_l2_count_better(ZC_GLOBAL const double *lv, int64_t n, double s
  * block are scanned linearly. */
 ZC_FN int64_t zc_l2_find(ZC_GLOBAL const double *lv, int64_t n, int64_t cap, int side, double price)
 {
-    double sgn = side == ZC_L2_BID ? -1.0 : 1.0, key = price * sgn;
+    double sgn = zc_l2_side_key(1.0, side), key = zc_l2_side_key(price, side);
     int64_t i = cap >= ZC_L2_FIND_BLOCK ? zc_l2_count_better(lv, n, sgn, key) : 0;
     if (cap < ZC_L2_FIND_BLOCK || i == ZC_L2_FIND_BLOCK)
         while (i < n && lv[ZC_L2_LEVEL * i] * sgn < key)

@@ -13,6 +13,13 @@
 #include "zkclob/book.h"
 #include "zkclob/device.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define STREAM_QUOTES 1
+#else
+#define STREAM_QUOTES 0
+#endif
+
 _Static_assert(sizeof(zc_l2_msg) == 48 && sizeof(zc_l2_quote) == 80 && sizeof(zc_l2_event) == 40,
                "record layouts are the NumPy dtypes of zkclob.md");
 
@@ -356,6 +363,106 @@ static void apply_worker(zc_l2 *b, const l2_job *job, uint8_t w, size_t block)
     }
 }
 
+/* How far ahead the checked pass prefetches its quote rows (for writing)
+ * and message records: with the hardware prefetcher alone it waited on both
+ * streams whenever other jobs loaded the memory system (4 to 7% slower in
+ * alternated comparisons). */
+#define QUOTE_AHEAD 24
+#define STREAM_AHEAD 40
+
+/* Calls with at least this many quote rows (20 MiB) write them with
+ * non-temporal stores: rows that would not stay in the caches anyway then
+ * cost no read of their lines before the write (3 to 6% faster than cached
+ * stores in alternated comparisons; storing field by field, or rows staged
+ * in memory, was slower). */
+#define STREAM_ROWS_MIN ((size_t)1 << 18)
+
+_Static_assert(offsetof(zc_l2_quote, bid) == 16 && sizeof(zc_l1) == 64 && offsetof(l2_sym, top) == 0,
+               "a quote row is (ts, symbol, flags) and the cached top of its symbol");
+
+#if STREAM_QUOTES
+/* write_quote as five 16-byte non-temporal stores from registers (q is
+ * 16-byte aligned). */
+static inline void stream_quote(const zc_l2 *b, uint32_t s, uint64_t ts, uint32_t flags, zc_l2_quote *q)
+{
+    const l2_sym *y = &b->sym[s];
+    flags |= (y->stale ? ZC_L2_F_STALE : 0u) | (y->crossed ? ZC_L2_F_CROSSED : 0u);
+    const __m128i *top = (const __m128i *)&y->top;
+    __m128i *d = (__m128i *)q;
+    _mm_stream_si128(d, _mm_set_epi64x((long long)((uint64_t)flags << 32 | s), (long long)ts));
+    for (int k = 0; k < 4; k++)
+        _mm_stream_si128(d + 1 + k, _mm_load_si128(top + k));
+}
+#endif
+
+/* First message in [lo, hi) with an unknown symbol, or SIZE_MAX. */
+static size_t first_bad(const zc_l2 *b, const zc_l2_msg *m, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        if (m[i].symbol >= b->nsym)
+            return i;
+    return SIZE_MAX;
+}
+
+/* The single pass with the symbol check folded in: the input is read once
+ * instead of twice (a check of the whole call before the pass costs about
+ * a tenth of the call in reading the records). Each symbol is checked where
+ * the pass reads it to prefetch for its message, PREFETCH_AHEAD messages
+ * ahead, so the first bad one is found before anything touches its symbol;
+ * the pass stops there and the caller restores the state it saved. */
+static void apply_checked(zc_l2 *b, l2_job *job, size_t block)
+{
+    size_t n = job->n, i = 0;
+    job->bad_at = first_bad(b, job->msgs, 0, n < PREFETCH_AHEAD ? n : PREFETCH_AHEAD);
+    if (job->bad_at != SIZE_MAX)
+        return;
+    int stream = STREAM_QUOTES && job->quotes && n >= STREAM_ROWS_MIN && (uintptr_t)job->quotes % 16 == 0;
+    /* Up to n - STREAM_AHEAD every prefetch stays inside its array; without
+     * quotes to prefetch the row prefetch reads the records again (no
+     * branch). */
+    size_t steady = n > STREAM_AHEAD ? n - STREAM_AHEAD : 0;
+    const char *row = job->quotes && !stream ? (const char *)(job->quotes + QUOTE_AHEAD) : (const char *)job->msgs;
+    size_t row_step = job->quotes && !stream ? sizeof *job->quotes : 0;
+    for (; i < steady; i++) {
+        const zc_l2_msg *f = &job->msgs[i + PREFETCH_AHEAD];
+        if (__builtin_expect(f->symbol >= b->nsym, 0)) {
+            job->bad_at = i + PREFETCH_AHEAD;
+            break;
+        }
+        prefetch_msg(b, f, block);
+        __builtin_prefetch(row + i * row_step, 1);
+        __builtin_prefetch(&job->msgs[i + STREAM_AHEAD]);
+#if STREAM_QUOTES
+        if (stream) {
+            const zc_l2_msg *m = &job->msgs[i];
+            stream_quote(b, m->symbol, m->ts, process(b, m->symbol, m, i), &job->quotes[i]);
+            if (job->topk)
+                write_topk(b, m->symbol, job->k, job->topk + i * 4 * job->k);
+            continue;
+        }
+#endif
+        apply_msg(b, job, i);
+    }
+#if STREAM_QUOTES
+    /* The rows are visible to other threads once the call returns. */
+    if (stream)
+        _mm_sfence();
+#endif
+    if (job->bad_at != SIZE_MAX)
+        return;
+    for (; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            const zc_l2_msg *f = &job->msgs[i + PREFETCH_AHEAD];
+            if (f->symbol >= b->nsym) {
+                job->bad_at = i + PREFETCH_AHEAD;
+                return;
+            }
+            prefetch_msg(b, f, block);
+        }
+        apply_msg(b, job, i);
+    }
+}
+
 /* Checks the symbols of chunk c and records each message's worker. */
 static void check_chunk(zc_l2 *b, const l2_job *job, size_t c)
 {
@@ -382,6 +489,10 @@ void zc_l2_apply_parts(zc_l2 *b, size_t begin, size_t end)
     size_t block = (b->cap < ZC_L2_FIND_BLOCK ? b->cap : ZC_L2_FIND_BLOCK) * ZC_L2_LEVEL * sizeof(double);
     /* One worker, or one thread given every item: a single pass over all
      * messages. */
+    if (begin == 0 && end >= job->workers && job->checked) {
+        apply_checked(b, (l2_job *)job, block);
+        return;
+    }
     if (begin == 0 && end >= job->workers) {
         for (size_t i = 0; i < job->n; i++) {
             if (i + PREFETCH_AHEAD < job->n)
@@ -562,6 +673,53 @@ static zc_status launch(zc_l2 *b, const l2_job *job, size_t items)
     return st;
 }
 
+/* One-worker calls whose input is at least this many times the size of
+ * the state they may change run the checked pass, after saving that state:
+ * the copy costs less than reading the input twice. */
+#define UNDO_RATIO 4
+
+/* The state a call may change: levels, counts, symbol states (with their
+ * event counts) and held messages. */
+static size_t undo_bytes(const zc_l2 *b)
+{
+    return zc_array_nbytes(b->levels) + zc_array_nbytes(b->counts) + b->nsym * sizeof *b->sym +
+           (size_t)b->nsym * (b->window ? b->window : 1) * sizeof *b->held;
+}
+
+/* Copies that state into u (save = 1) or back from it. */
+static void undo_copy(zc_l2 *b, unsigned char *u, int save)
+{
+    struct {
+        void *p;
+        size_t bytes;
+    } part[4] = {{b->lv, zc_array_nbytes(b->levels)},
+                 {b->cnt, zc_array_nbytes(b->counts)},
+                 {b->sym, b->nsym * sizeof *b->sym},
+                 {b->held, (size_t)b->nsym * (b->window ? b->window : 1) * sizeof *b->held}};
+    for (int i = 0; i < 4; i++) {
+        memcpy(save ? u : part[i].p, save ? part[i].p : u, part[i].bytes);
+        u += part[i].bytes;
+    }
+}
+
+/* A one-worker call through the checked pass. The saved state lives in an
+ * array, so that from call to call the array cache hands back the same
+ * faulted-in block. */
+static zc_status apply_checked_call(zc_l2 *b, l2_job *job, zc_array *undo)
+{
+    unsigned char *u = zc_array_data(undo);
+    job->checked = 1;
+    job->phase = L2_APPLY;
+    undo_copy(b, u, 1);
+    zc_status st = launch(b, job, 1);
+    if (st == ZC_OK && job->bad_at != SIZE_MAX)
+        st = ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", job->bad_at,
+                    job->msgs[job->bad_at].symbol, b->nsym);
+    if (st != ZC_OK)
+        undo_copy(b, u, 0);
+    return st;
+}
+
 zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *quotes, double *topk, uint32_t k,
                       zc_l2_event *events, size_t event_cap, size_t *nevents)
 {
@@ -570,13 +728,24 @@ zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *qu
     *nevents = 0;
     if (n == 0)
         return ZC_OK;
-    l2_job job = {.phase = L2_CHECK, .msgs = msgs, .n = n, .workers = 1, .quotes = quotes, .topk = topk, .k = k};
+    l2_job job = {.phase = L2_CHECK, .msgs = msgs, .n = n, .workers = 1, .quotes = quotes, .topk = topk, .k = k,
+                  .bad_at = SIZE_MAX};
     zc_array *part = NULL;
     zc_status st = ZC_OK;
     uint32_t workers = (uint32_t)zc_cpu_backend_threads();
     if (workers > b->parts)
         workers = b->parts;
+    size_t undo_size = undo_bytes(b);
+    zc_array *undo = NULL;
+    if ((workers <= 1 || n < PARALLEL_MIN) && n / UNDO_RATIO >= undo_size / sizeof *msgs &&
+        zc_array_new(ZC_DTYPE_U8, 1, &undo_size, &undo) == ZC_OK) {
+        st = apply_checked_call(b, &job, undo);
+        zc_array_release(undo);
+        return st == ZC_OK ? collect_events(b, events, event_cap, nevents) : st;
+    }
     if (workers <= 1 || n < PARALLEL_MIN) {
+        /* Smaller calls (or no memory for the saved state): the check
+         * precedes any change. */
         for (size_t i = 0; i < n; i++)
             if (msgs[i].symbol >= b->nsym)
                 return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", i, msgs[i].symbol,

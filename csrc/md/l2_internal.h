@@ -35,7 +35,8 @@ typedef struct l2_sym {
  * `workers` items; one item applies every message in a single pass, and
  * with several, item w applies the messages of worker w, found through
  * part[], so a worker reads only its own messages and the books of its own
- * symbols. Each symbol's messages are applied in arrival order. */
+ * symbols. Each symbol's messages are applied in arrival order. A large
+ * one-worker call skips L2_CHECK: its pass checks the symbols (`checked`). */
 enum { L2_CHECK, L2_APPLY };
 
 typedef struct l2_job {
@@ -49,6 +50,8 @@ typedef struct l2_job {
     uint8_t *part; /* n workers, written by L2_CHECK */
     size_t chunks; /* L2_CHECK items */
     size_t *bad;   /* per chunk: first message with an unknown symbol, or SIZE_MAX */
+    int checked;   /* one worker: the pass checks each symbol itself (apply_checked in l2.c) */
+    size_t bad_at; /* with checked: the message whose bad symbol stopped the pass, or SIZE_MAX */
     uint8_t worker_of[UINT8_MAX]; /* partition -> worker */
 } l2_job;
 

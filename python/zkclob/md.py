@@ -464,7 +464,8 @@ class L2Book:
 
         ``out``: a writable C-contiguous QUOTE_DTYPE array of one row per message that receives the quotes and
         is returned as ``quotes``; reusing it from call to call saves allocating (and the kernel zeroing) a
-        fresh output each time."""
+        fresh output each time. A message with an unknown symbol fails the call and leaves the book unchanged
+        (``out`` may have been written)."""
         msgs = _records("msgs", msgs, L2_DTYPE, ("seq", "price", "size", "symbol", "side"))
         k = _int_param("topk", topk)
         if k < 0:

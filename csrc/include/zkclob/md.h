@@ -204,7 +204,10 @@ ZC_API uint32_t zc_l2_event_capacity(const zc_l2 *b);
  * NaN-padded) may be NULL. Events go to events[0 .. event_cap) in message
  * order; *nevents is how many there were in total. Symbols are processed in
  * parallel on the cpu backend (calls of a few thousand messages or more),
- * with results identical to one thread. */
+ * with results identical to one thread. An unknown symbol anywhere fails the
+ * call and leaves the book unchanged; quote and top-k rows may have been
+ * written (a large one-thread call checks symbols as it applies them, after
+ * saving the state it changes). */
 ZC_API zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *quotes, double *topk,
                              uint32_t k, zc_l2_event *events, size_t event_cap, size_t *nevents);
 /* Depth from the matching engine: `events` (EVENT_DTYPE) must be the
