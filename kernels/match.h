@@ -544,21 +544,32 @@ ZC_FN int zc_mcrosses(const zc_mbook *b, uint32_t side, int has_limit, int64_t p
     return !zc_mbeyond(side, price, best);
 }
 
+/* The opposite level k places below the best (k = 0: the best) when a taker
+ * on `side` limited at `price` reaches it, else none. */
+ZC_FN ZC_GLOBAL const zc_mlevel *zc_mreach(const zc_mbook *b, uint32_t side, int has_limit, int64_t price,
+                                           uint32_t k)
+{
+    uint32_t opp = side ^ 1u, n = b->sym->nlev[opp];
+    if (k >= n)
+        return 0;
+    ZC_GLOBAL const zc_mref *r = &zc_mside(b, opp)[n - 1 - k];
+    if (has_limit && zc_mbeyond(side, price, r->price))
+        return 0;
+    return &b->level[r->level];
+}
+
 /* Quantity a taker would execute (self-trade prevention included), counted
  * up to qty, without changing the book; *stops is set when a self-trade
  * would cancel the taker before that. */
 ZC_FN int64_t zc_mexecutable(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty,
                              uint32_t trader, uint32_t stp, int *stops)
 {
-    uint32_t opp = side ^ 1u;
-    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
     int64_t exe = 0;
     *stops = 0;
-    for (uint32_t k = b->sym->nlev[opp]; k > 0 && exe < qty; k--) {
-        int64_t p = a[k - 1].price;
-        if (has_limit && zc_mbeyond(side, price, p))
+    for (uint32_t k = 0; exe < qty; k++) {
+        ZC_GLOBAL const zc_mlevel *l = zc_mreach(b, side, has_limit, price, k);
+        if (!l)
             break;
-        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
         if (stp == ZC_M_STP_NONE) {
             exe += l->qty;
             continue;
@@ -582,14 +593,11 @@ ZC_FN int64_t zc_mexecutable(const zc_mbook *b, uint32_t side, int has_limit, in
 ZC_FN void zc_mhint_makers(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty)
 {
 #if defined(ZC_TARGET_HOST)
-    uint32_t opp = side ^ 1u;
-    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
     int64_t covered = 0;
-    for (uint32_t k = b->sym->nlev[opp]; k > 0 && covered < qty; k--) {
-        int64_t p = a[k - 1].price;
-        if (has_limit && zc_mbeyond(side, price, p))
+    for (uint32_t k = 0; covered < qty; k++) {
+        ZC_GLOBAL const zc_mlevel *l = zc_mreach(b, side, has_limit, price, k);
+        if (!l)
             break;
-        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
         __builtin_prefetch(&b->slot[l->head]);
         covered += l->qty;
     }
@@ -818,15 +826,12 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
     if (side > ZC_M_SELL)
         return 3;
     int has_limit = o->type != ZC_M_MARKET;
-    uint32_t opp = side ^ 1u;
-    ZC_GLOBAL const zc_mref *a = zc_mside(b, opp);
     uint64_t bound = 3;
     int64_t covered = 0;
-    for (uint32_t k = b->sym->nlev[opp]; k > 0 && (stp == ZC_M_STP_OLDEST || covered < o->qty); k--) {
-        int64_t p = a[k - 1].price;
-        if (has_limit && zc_mbeyond(side, o->price, p))
+    for (uint32_t k = 0; stp == ZC_M_STP_OLDEST || covered < o->qty; k++) {
+        ZC_GLOBAL const zc_mlevel *l = zc_mreach(b, side, has_limit, o->price, k);
+        if (!l)
             break;
-        ZC_GLOBAL const zc_mlevel *l = &b->level[a[k - 1].level];
         covered += l->qty;
         bound += l->count;
     }

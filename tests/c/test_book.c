@@ -589,6 +589,23 @@ static void test_cross_device(void **state)
     free(o);
 }
 
+/* The book is empty after the run, and its events equal those of the first
+ * run (kept in *ref). */
+static void expect_drained_and_same(zc_engine *e, zc_array **ref, const zc_event *ev, size_t m)
+{
+    zc_engine_info info;
+    assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
+    assert_int_equal(info.resting, 0);
+    if (!*ref) {
+        size_t shape[1] = {m * sizeof *ev};
+        assert_int_equal(zc_array_new(ZC_DTYPE_U8, 1, shape, ref), ZC_OK);
+        memcpy(zc_array_data(*ref), ev, m * sizeof *ev);
+    } else {
+        assert_int_equal(zc_array_nbytes(*ref), m * sizeof *ev);
+        assert_memory_equal(zc_array_data(*ref), ev, m * sizeof *ev);
+    }
+}
+
 /* A taker's walk erases its filled makers' ids after the walk (more than a
  * queue's worth of them here, so the queue also empties mid-walk, and a
  * self-trade stop leaves early): afterwards every filled id is unknown,
@@ -637,17 +654,7 @@ static void test_long_sweeps_erase_ids(void **state)
         assert_int_equal(stp, 2);
         assert_int_equal(unknown, 21);
         assert_int_equal(cancelled, 21);
-        zc_engine_info info;
-        assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
-        assert_int_equal(info.resting, 0);
-        if (!ref) {
-            size_t shape[1] = {m * sizeof *ev};
-            zc_array_new(ZC_DTYPE_U8, 1, shape, &ref);
-            memcpy(zc_array_data(ref), ev, m * sizeof *ev);
-        } else {
-            assert_int_equal(zc_array_nbytes(ref), m * sizeof *ev);
-            assert_memory_equal(zc_array_data(ref), ev, m * sizeof *ev);
-        }
+        expect_drained_and_same(e, &ref, ev, m);
         free(ev);
         zc_engine_destroy(e);
     }
@@ -702,17 +709,7 @@ static void test_event_heavy_batch(void **state)
         }
         assert_int_equal(fills, PAIRS + RESTING);
         assert_int_equal(expired, PAIRS + 1);
-        zc_engine_info info;
-        assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
-        assert_int_equal(info.resting, 0);
-        if (!ref) {
-            size_t shape[1] = {m * sizeof *ev};
-            zc_array_new(ZC_DTYPE_U8, 1, shape, &ref);
-            memcpy(zc_array_data(ref), ev, m * sizeof *ev);
-        } else {
-            assert_int_equal(zc_array_nbytes(ref), m * sizeof *ev);
-            assert_memory_equal(zc_array_data(ref), ev, m * sizeof *ev);
-        }
+        expect_drained_and_same(e, &ref, ev, m);
         free(ev);
         zc_engine_destroy(e);
     }
