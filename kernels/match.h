@@ -586,15 +586,19 @@ ZC_FN int64_t zc_mexecutable(const zc_mbook *b, uint32_t side, int has_limit, in
     return exe;
 }
 
+#define ZC_MHINT_LEVELS 16
+
 /* Hints the first maker of each level a taker on `side` reaches, up to the
- * level whose quantity covers qty: within a level the makers are a linked
- * FIFO whose misses come one after another, but the levels' heads are known
- * up front, so a sweep's levels are fetched together. */
+ * level whose quantity covers qty and at most ZC_MHINT_LEVELS (more misses
+ * than that do not overlap anyway, and qty may be unvalidated): within a
+ * level the makers are a linked FIFO whose misses come one after another,
+ * but the levels' heads are known up front, so a sweep's levels are fetched
+ * together. */
 ZC_FN void zc_mhint_makers(const zc_mbook *b, uint32_t side, int has_limit, int64_t price, int64_t qty)
 {
 #if defined(ZC_TARGET_HOST)
     int64_t covered = 0;
-    for (uint32_t k = 0; covered < qty; k++) {
+    for (uint32_t k = 0; covered < qty && k < ZC_MHINT_LEVELS; k++) {
         ZC_GLOBAL const zc_mlevel *l = zc_mreach(b, side, has_limit, price, k);
         if (!l)
             break;
@@ -855,17 +859,19 @@ ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id)
 }
 
 /* For an order about to run with no hint given earlier (the first orders of
- * a call, a single order above all): its bucket and the slot it will reach
- * next (the first maker when it crosses, else the tail of the level it
- * would join), so that both misses overlap. */
-ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uint64_t id, int64_t price)
+ * a call, a single order above all): its bucket and the slots it will reach
+ * next (the first maker of each level it crosses, else the tail of the level
+ * it would join), so that these misses overlap. */
+ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uint64_t id, int64_t price,
+                            int64_t qty)
 {
     __builtin_prefetch(&b->hash[zc_mhash(b, id)]);
     if (type > ZC_M_MARKET || side > ZC_M_SELL)
         return;
     if (zc_mcrosses(b, side, type == ZC_M_LIMIT, price)) {
-        ZC_GLOBAL const zc_mref *a = zc_mside(b, side ^ 1u);
-        __builtin_prefetch(&b->slot[b->level[a[b->sym->nlev[side ^ 1u] - 1].level].head]);
+        /* The makers' heads now, while the duplicate-id check waits for
+         * the bucket. */
+        zc_mhint_makers(b, side, type == ZC_M_LIMIT, price, qty);
     } else if (type == ZC_M_LIMIT && price >= b->sym->min_price && price <= b->sym->max_price) {
         /* In the band, so that its sort key cannot overflow (the order is
          * not validated yet). */

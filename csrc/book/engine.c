@@ -951,7 +951,7 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
     for (size_t i = 0; i < n && i < ZC_MATCH_AHEAD; i++) {
         if (orders[i].symbol < e->nsym) {
             zc_mbook b = host_book(e, orders[i].symbol);
-            zc_mprefetch_now(&b, orders[i].type, orders[i].side, orders[i].id, orders[i].price);
+            zc_mprefetch_now(&b, orders[i].type, orders[i].side, orders[i].id, orders[i].price, orders[i].qty);
         }
     }
     for (size_t i = 0; i < n; i++) {
