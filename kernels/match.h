@@ -160,6 +160,20 @@ typedef struct zc_mbucket {
     uint32_t home;
 } zc_mbucket; /* 16 bytes */
 
+/* Erasures a taker's walk defers: a maker's bucket is known only once its
+ * slot has arrived, and erasing it at once would wait for that second miss
+ * before the walk goes on. Queued (and hinted) ids are erased in the same
+ * order when the queue fills and when the walk ends, before anything looks
+ * the hash up again, so the table ends up the same. On the host a caller
+ * may keep the queue of a walk's end (zc_mbook.keep) and erase it later,
+ * before the book's hash is next read. */
+#define ZC_MERASE_QUEUE 16
+
+typedef struct zc_merase_q {
+    uint64_t id[ZC_MERASE_QUEUE];
+    uint32_t n;
+} zc_merase_q;
+
 /* A symbol's view of the flat arrays. */
 typedef struct zc_mbook {
     ZC_GLOBAL zc_mslot *slot;
@@ -173,6 +187,9 @@ typedef struct zc_mbook {
     uint32_t hmask;
     uint32_t symbol;
     uint64_t k0, k1;
+#if defined(ZC_TARGET_HOST)
+    zc_merase_q *keep; /* where a walk leaves its queued erasures, or NULL */
+#endif
 } zc_mbook;
 
 ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
@@ -194,6 +211,9 @@ ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *level
     b.symbol = symbol;
     b.k0 = k0;
     b.k1 = k1;
+#if defined(ZC_TARGET_HOST)
+    b.keep = 0;
+#endif
     return b;
 }
 
@@ -475,18 +495,6 @@ ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
     zc_munlink(b, s);
 }
 
-/* Erasures a taker's walk defers: a maker's bucket is known only once its
- * slot has arrived, and erasing it at once would wait for that second miss
- * before the walk goes on. Queued (and hinted) ids are erased in the same
- * order when the queue fills and when the walk ends, before anything looks
- * the hash up again, so the table ends up the same. */
-#define ZC_MERASE_QUEUE 16
-
-typedef struct zc_merase_q {
-    uint64_t id[ZC_MERASE_QUEUE];
-    uint32_t n;
-} zc_merase_q;
-
 ZC_FN void zc_merase_flush(const zc_mbook *b, zc_merase_q *q)
 {
     for (uint32_t k = 0; k < q->n; k++)
@@ -500,6 +508,17 @@ ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, zc_merase_q *q)
         zc_merase_flush(b, q);
     q->id[q->n++] = b->slot[s].id;
     zc_munlink(b, s);
+}
+
+/* The end of a walk: its erasures are done now, unless the caller keeps
+ * them (host only). */
+ZC_FN void zc_merase_end(const zc_mbook *b, zc_merase_q *q)
+{
+#if defined(ZC_TARGET_HOST)
+    if (q == b->keep)
+        return;
+#endif
+    zc_merase_flush(b, q);
 }
 
 /* ---- events ---- */
@@ -616,8 +635,12 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
 {
     uint32_t opp = side ^ 1u;
     ZC_GLOBAL zc_mref *a = zc_mside(b, opp);
-    zc_merase_q q;
-    q.n = 0;
+    zc_merase_q own, *q = &own;
+    own.n = 0;
+#if defined(ZC_TARGET_HOST)
+    if (b->keep)
+        q = b->keep;
+#endif
     *stopped = 0;
     zc_mhint_makers(b, side, has_limit, price, qty);
     while (qty > 0 && b->sym->nlev[opp] > 0) {
@@ -641,12 +664,12 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             if (stp != ZC_M_STP_NONE && m->trader == trader) {
                 if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, m->id, id, m->price, m->qty, 0, ZC_M_R_STP);
-                    zc_mremove_deferred(b, s, &q);
+                    zc_mremove_deferred(b, s, q);
                 }
                 if (stp != ZC_M_STP_OLDEST) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, id, m->id, has_limit ? price : 0, qty, 0,
                              ZC_M_R_STP);
-                    zc_merase_flush(b, &q);
+                    zc_merase_end(b, q);
                     *stopped = 1;
                     return 0;
                 }
@@ -660,13 +683,13 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             b->sym->last_price = p;
             zc_memit(ev, n, seq, ZC_M_FILL, b->symbol, id, m->id, p, fill, qty, ZC_M_R_NONE);
             if (m->qty == 0)
-                zc_mremove_deferred(b, s, &q);
+                zc_mremove_deferred(b, s, q);
             else
                 zc_mdirty(b, s);
             s = next;
         }
     }
-    zc_merase_flush(b, &q);
+    zc_merase_end(b, q);
     return qty;
 }
 

@@ -138,6 +138,9 @@ struct zc_engine {
     uint64_t *sev_cap;
     atomic_int grow_failed;
     uint64_t auction_seq; /* seq of the uncross being run on the cpu */
+    /* cpu: erasures the walks of single orders left to do (kept_erase) */
+    zc_merase_q kept[2];
+    uint32_t kept_sym[2];
 
     /* Device batches: two slots, outstanding asynchronous batches in ticket
      * order; per symbol, the orders of batches queued but not completed
@@ -622,8 +625,22 @@ static void cpu_auction_range(void *ctx, size_t begin, size_t end)
     }
 }
 
+/* Does the erasures queue k holds. A single order's walk leaves its makers'
+ * ids queued (zc_mbook.keep) with their buckets requested, and returns; they
+ * are erased before the symbol's hash is next read, or after the next
+ * order, whose own misses cover the wait for those buckets. */
+static void kept_erase(zc_engine *e, int k)
+{
+    if (e->kept[k].n) {
+        zc_mbook b = host_book(e, e->kept_sym[k]);
+        zc_merase_flush(&b, &e->kept[k]);
+    }
+}
+
 static zc_status cpu_run(zc_engine *e, uint32_t nt, zc_range_fn fn)
 {
+    kept_erase(e, 0);
+    kept_erase(e, 1);
     atomic_store(&e->grow_failed, 0);
     if (nt <= 1 || !e->pool)
         fn(e, 0, nt);
@@ -975,6 +992,14 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
             continue;
         }
         zc_mbook b = host_book(e, src->symbol);
+        /* At most one queue holds erasures here. This symbol's are done
+         * before its hash is read; another symbol's wait for this order. */
+        for (int k = 0; k < 2; k++)
+            if (e->kept_sym[k] == src->symbol)
+                kept_erase(e, k);
+        int k = e->kept[0].n ? 1 : 0;
+        e->kept_sym[k] = src->symbol;
+        b.keep = &e->kept[k];
         size_t room = e->stage_cap - used;
         if (room < 3 + (size_t)b.sym->count) {
             uint64_t need = zc_mbound(&b, &o);
@@ -982,6 +1007,7 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
                 return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", used + (size_t)need);
         }
         used += zc_match_order(&b, &o, e->stage + used);
+        kept_erase(e, k ^ 1);
     }
     e->stage_used = used;
     return ZC_OK;

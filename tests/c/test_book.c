@@ -716,6 +716,75 @@ static void test_event_heavy_batch(void **state)
     zc_array_release(ref);
 }
 
+/* Single orders leave their walks' erasures for later (kept_erase in
+ * engine.c): a filled maker's id must be free again for a new order of its
+ * symbol and unknown to a cancel right after the sweep, and every event the
+ * same as when the stream runs as one batch. Sweeps of 20 makers
+ * (the queue of 16 empties mid-walk) alternate between two symbols, with a
+ * batch of more than 64 orders (the grouped path) in the middle. */
+static void test_kept_erasures(void **state)
+{
+    (void)state;
+    enum { MAKERS = 20, ROUNDS = 6, PER_ROUND = 2 * (MAKERS + 1) + MAKERS + 2 };
+    zc_order *o = calloc(ROUNDS * PER_ROUND, sizeof *o);
+    size_t n = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (uint32_t sym = 0; sym < 2; sym++) {
+            for (int k = 0; k < MAKERS; k++)
+                o[n++] = lim(100 + (uint64_t)k + 1000 * sym, 1 + (uint32_t)k % 3, sym, ZC_SIDE_SELL, 500, 10);
+            o[n] = lim(1 + (uint64_t)r * 10 + sym, 9, sym, ZC_SIDE_BUY, 500, 10 * MAKERS + 10);
+            o[n++].tif = ZC_TIF_IOC;
+            /* Right after the sweep, the last maker's id (still queued for
+             * erasure at the walk's end): symbol 0 reuses it for a new
+             * order, symbol 1 cancels it and then the others, last first. */
+            if (sym == 0)
+                o[n++] = lim(100 + MAKERS - 1, 7, 0, ZC_SIDE_BUY, 400, 10);
+        }
+        for (int k = MAKERS - 1; k >= 0; k--)
+            o[n++] = (zc_order){.id = 1100 + (uint64_t)k, .trader = 1 + (uint32_t)k % 3, .symbol = 1,
+                                .type = ZC_ORDER_CANCEL};
+        o[n++] = (zc_order){.id = 100 + MAKERS - 1, .trader = 7, .symbol = 0, .type = ZC_ORDER_CANCEL};
+    }
+    size_t total = n;
+    zc_engine *ref_e = make_engine("cpu", 2, 256, NULL);
+    size_t mref;
+    zc_event *ref = submit(ref_e, o, total, &mref);
+    zc_engine_destroy(ref_e);
+    zc_engine *e = make_engine("cpu", 2, 256, NULL);
+    zc_event *got = malloc((mref + 1) * sizeof *got);
+    size_t m = 0, at = 0;
+    while (at < total) {
+        /* One order per call, except one grouped batch of 100. */
+        size_t k = at == 3 * PER_ROUND ? 100 : 1;
+        if (at + k > total)
+            k = total - at;
+        size_t mk;
+        zc_event *ev = submit(e, o + at, k, &mk);
+        assert_true(m + mk <= mref);
+        memcpy(got + m, ev, mk * sizeof *ev);
+        free(ev);
+        m += mk;
+        at += k;
+    }
+    assert_int_equal(m, mref);
+    assert_memory_equal(got, ref, m * sizeof *got);
+    size_t unknown = 0, dup = 0, fills = 0, cancelled = 0;
+    for (size_t i = 0; i < m; i++) {
+        cancelled += got[i].kind == ZC_EVENT_CANCEL && got[i].reason == ZC_REASON_NONE;
+        unknown += got[i].kind == ZC_EVENT_REJECT && got[i].reason == ZC_REASON_UNKNOWN_ID;
+        dup += got[i].kind == ZC_EVENT_REJECT && got[i].reason == ZC_REASON_DUPLICATE_ID;
+        fills += got[i].kind == ZC_EVENT_FILL;
+    }
+    assert_int_equal(dup, 0);
+    assert_int_equal(unknown, ROUNDS * MAKERS);
+    assert_int_equal(fills, ROUNDS * 2 * MAKERS);
+    assert_int_equal(cancelled, ROUNDS);
+    free(got);
+    free(ref);
+    free(o);
+    zc_engine_destroy(e);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -754,7 +823,7 @@ int main(void)
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search), cmocka_unit_test(test_event_heavy_batch),
+        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
