@@ -550,19 +550,6 @@ ZC_FN uint32_t zc_mreject(ZC_GLOBAL zc_mevent *ev, const zc_mbook *b, const zc_m
 
 /* ---- continuous matching ---- */
 
-/* Does a taker on `side` limited at `price` cross the opposite best? */
-ZC_FN int zc_mcrosses(const zc_mbook *b, uint32_t side, int has_limit, int64_t price)
-{
-    uint32_t opp = side ^ 1u;
-    uint32_t n = b->sym->nlev[opp];
-    if (n == 0)
-        return 0;
-    if (!has_limit)
-        return 1;
-    int64_t best = zc_mside(b, opp)[n - 1].price;
-    return !zc_mbeyond(side, price, best);
-}
-
 /* The opposite level k places below the best (k = 0: the best) when a taker
  * on `side` limited at `price` reaches it, else none. */
 ZC_FN ZC_GLOBAL const zc_mlevel *zc_mreach(const zc_mbook *b, uint32_t side, int has_limit, int64_t price,
@@ -575,6 +562,12 @@ ZC_FN ZC_GLOBAL const zc_mlevel *zc_mreach(const zc_mbook *b, uint32_t side, int
     if (has_limit && zc_mbeyond(side, price, r->price))
         return 0;
     return &b->level[r->level];
+}
+
+/* Does a taker on `side` limited at `price` cross the opposite best? */
+ZC_FN int zc_mcrosses(const zc_mbook *b, uint32_t side, int has_limit, int64_t price)
+{
+    return zc_mreach(b, side, has_limit, price, 0) != 0;
 }
 
 /* Quantity a taker would execute (self-trade prevention included), counted
@@ -896,8 +889,8 @@ ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uin
          * the bucket. */
         zc_mhint_makers(b, side, type == ZC_M_LIMIT, price, qty);
     } else if (type == ZC_M_LIMIT && price >= b->sym->min_price && price <= b->sym->max_price) {
-        /* In the band, so that its sort key cannot overflow (the order is
-         * not validated yet). */
+        /* Only a price in the band can rest (the order is not validated
+         * yet). */
         ZC_GLOBAL const zc_mref *a = zc_mside(b, side);
         uint32_t n = b->sym->nlev[side];
         uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price));

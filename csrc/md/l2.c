@@ -404,6 +404,12 @@ static size_t first_bad(const zc_l2 *b, const zc_l2_msg *m, size_t lo, size_t hi
     return SIZE_MAX;
 }
 
+/* The error of a call whose first unknown symbol is at message i. */
+static zc_status bad_symbol(const zc_l2 *b, const zc_l2_msg *m, size_t i)
+{
+    return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", i, m[i].symbol, b->nsym);
+}
+
 /* The single pass with the symbol check folded in: the input is read once
  * instead of twice (a check of the whole call before the pass costs about
  * a tenth of the call in reading the records). Each symbol is checked where
@@ -713,8 +719,7 @@ static zc_status apply_checked_call(zc_l2 *b, l2_job *job, zc_array *undo)
     undo_copy(b, u, 1);
     zc_status st = launch(b, job, 1);
     if (st == ZC_OK && job->bad_at != SIZE_MAX)
-        st = ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", job->bad_at,
-                    job->msgs[job->bad_at].symbol, b->nsym);
+        st = bad_symbol(b, job->msgs, job->bad_at);
     if (st != ZC_OK)
         undo_copy(b, u, 0);
     return st;
@@ -746,10 +751,9 @@ zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *qu
     if (workers <= 1 || n < PARALLEL_MIN) {
         /* Smaller calls (or no memory for the saved state): the check
          * precedes any change. */
-        for (size_t i = 0; i < n; i++)
-            if (msgs[i].symbol >= b->nsym)
-                return ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", i, msgs[i].symbol,
-                              b->nsym);
+        size_t bad = first_bad(b, msgs, 0, n);
+        if (bad != SIZE_MAX)
+            return bad_symbol(b, msgs, bad);
     } else {
         /* Partitioned: the check also sorts the messages to their workers
          * (partitions in turn, when the thread limit is below the pool). */
@@ -771,8 +775,7 @@ zc_status zc_l2_apply(zc_l2 *b, const zc_l2_msg *msgs, size_t n, zc_l2_quote *qu
         /* Chunks are in message order: the first bad one has the first bad message. */
         for (size_t c = 0; st == ZC_OK && c < job.chunks; c++)
             if (job.bad[c] != SIZE_MAX)
-                st = ZC_ERR(ZC_ERR_OUT_OF_RANGE, "message %zu: symbol %u is not below %u", job.bad[c],
-                            msgs[job.bad[c]].symbol, b->nsym);
+                st = bad_symbol(b, msgs, job.bad[c]);
     }
     if (st == ZC_OK) {
         job.phase = L2_APPLY;
