@@ -14,7 +14,8 @@
  *           stack above which lie the never used ones.
  *   sides   per side, the active levels sorted so that the best is last:
  *           bids by ascending price, asks by descending price. New levels
- *           near the top, the common case, move few entries.
+ *           near the top, the common case, move few entries. Levels and
+ *           sides are at staggered per-symbol strides (zc_mlevel_stride).
  *   hash    open addressing with linear probing over `hsize` (a power of two,
  *           at least 2 * cap) buckets holding an order id, its slot + 1
  *           (0: an empty bucket) and its home bucket in one 16-byte record,
@@ -192,6 +193,23 @@ typedef struct zc_mbook {
 #endif
 } zc_mbook;
 
+/* Per-symbol strides of the level and side arrays, in entries: the
+ * capacity and some extra cache lines. With a power-of-two capacity alone,
+ * every symbol's hot entries (its first levels, the best end of each side)
+ * would lie at the same offset modulo the caches' set period, and the hot
+ * lines of all symbols would compete for the few ways of the same sets
+ * (cachegrind with this host's 1 MiB 8-way L2: 3.3 more misses per single
+ * order on the standard workload). An odd number of extra lines per symbol
+ * (coprime with the power-of-two set counts) staggers them, and a symbol's
+ * asks start half as many lines further from its bids. */
+#define ZC_MSTAGGER_LINES 41
+
+ZC_FN uint64_t zc_mlevel_stride(uint32_t cap) { return (uint64_t)cap + ZC_MSTAGGER_LINES * 2; }
+
+ZC_FN uint64_t zc_mask_offset(uint32_t cap) { return (uint64_t)cap + ZC_MSTAGGER_LINES / 2 * 4; }
+
+ZC_FN uint64_t zc_mside_stride(uint32_t cap) { return 2 * (uint64_t)cap + ZC_MSTAGGER_LINES * 4; }
+
 ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *levels, ZC_GLOBAL zc_mref *sides,
                            ZC_GLOBAL zc_mbucket *buckets, ZC_GLOBAL int32_t *dirty,
                            ZC_GLOBAL zc_msym *syms, uint32_t cap, uint32_t hsize, uint64_t k0, uint64_t k1,
@@ -200,9 +218,9 @@ ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *level
     zc_mbook b;
     uint64_t s = symbol;
     b.slot = slots + s * cap;
-    b.level = levels + s * cap;
-    b.bids = sides + s * 2 * cap;
-    b.asks = sides + s * 2 * cap + cap;
+    b.level = levels + s * zc_mlevel_stride(cap);
+    b.bids = sides + s * zc_mside_stride(cap);
+    b.asks = b.bids + zc_mask_offset(cap);
     b.hash = buckets + s * hsize;
     b.dirty = dirty + s * cap;
     b.sym = syms + s;
@@ -325,7 +343,7 @@ ZC_FN void zc_merase(const zc_mbook *b, uint64_t id)
  * (cachegrind's branch simulation). The asks follow the bids (zc_mbook_at). */
 ZC_FN ZC_GLOBAL zc_mref *zc_mside(const zc_mbook *b, uint32_t side)
 {
-    return b->bids + (b->cap & (0u - (side & 1u)));
+    return b->bids + (zc_mask_offset(b->cap) & (0 - (uint64_t)(side & 1u)));
 }
 
 /* Sort key: ascending along a side array for both sides: the price for

@@ -384,9 +384,12 @@ static zc_status map_zeroed(size_t bytes, int prefault, void **map, size_t *len,
 static zc_status alloc_books(zc_engine *e)
 {
     size_t slots = (size_t)e->nsym * e->cap, buckets = (size_t)e->nsym * e->hsize;
-    const size_t bytes[B_COUNT] = {
-        slots * sizeof(zc_mslot), slots * sizeof(zc_mlevel), 2 * slots * sizeof(zc_mref),
-        buckets * sizeof(zc_mbucket), slots * sizeof(int32_t), (size_t)e->nsym * sizeof(zc_msym)};
+    const size_t bytes[B_COUNT] = {slots * sizeof(zc_mslot),
+                                   e->nsym * zc_mlevel_stride(e->cap) * sizeof(zc_mlevel),
+                                   e->nsym * zc_mside_stride(e->cap) * sizeof(zc_mref),
+                                   buckets * sizeof(zc_mbucket),
+                                   slots * sizeof(int32_t),
+                                   (size_t)e->nsym * sizeof(zc_msym)};
     zc_msym *syms = calloc(e->nsym, sizeof *syms);
     if (!syms)
         return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "symbol states");
@@ -444,8 +447,10 @@ static zc_status view_book(zc_engine *e, uint32_t s, zc_mbook *b)
         *b = host_book(e, s);
         return ZC_OK;
     }
-    const size_t per[B_COUNT] = {[B_SLOTS] = e->cap * sizeof(zc_mslot), [B_LEVELS] = e->cap * sizeof(zc_mlevel),
-                                 [B_SIDES] = 2 * e->cap * sizeof(zc_mref), [B_SYMS] = sizeof(zc_msym)};
+    const size_t per[B_COUNT] = {[B_SLOTS] = e->cap * sizeof(zc_mslot),
+                                 [B_LEVELS] = zc_mlevel_stride(e->cap) * sizeof(zc_mlevel),
+                                 [B_SIDES] = zc_mside_stride(e->cap) * sizeof(zc_mref),
+                                 [B_SYMS] = sizeof(zc_msym)};
     for (int k = 0; k < B_COUNT; k++) {
         if (!per[k])
             continue;
@@ -457,7 +462,7 @@ static zc_status view_book(zc_engine *e, uint32_t s, zc_mbook *b)
     b->slot = e->view[B_SLOTS];
     b->level = e->view[B_LEVELS];
     b->bids = e->view[B_SIDES];
-    b->asks = (zc_mref *)e->view[B_SIDES] + e->cap;
+    b->asks = (zc_mref *)e->view[B_SIDES] + zc_mask_offset(e->cap);
     b->sym = e->view[B_SYMS];
     b->cap = e->cap;
     b->symbol = s;
@@ -1311,9 +1316,10 @@ static zc_status crossed(zc_engine *e, uint32_t s, int *out)
         if (!sym.nlev[0] || !sym.nlev[1])
             return ZC_OK;
         zc_mref bid, ask;
-        size_t base = (size_t)s * 2 * e->cap;
+        size_t base = (size_t)s * zc_mside_stride(e->cap);
         ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + sym.nlev[0] - 1) * sizeof bid, &bid, sizeof bid));
-        ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + e->cap + sym.nlev[1] - 1) * sizeof ask, &ask, sizeof ask));
+        ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + zc_mask_offset(e->cap) + sym.nlev[1] - 1) * sizeof ask, &ask,
+                             sizeof ask));
         *out = bid.price >= ask.price;
         return ZC_OK;
     }

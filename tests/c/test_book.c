@@ -274,14 +274,41 @@ static void test_level_search(void **state)
             }
         }
     }
-    zc_mbook b;
-    memset(&b, 0, sizeof b);
-    zc_mref sides[8];
-    b.bids = sides;
-    b.asks = sides + 4;
-    b.cap = 4;
-    assert_ptr_equal(zc_mside(&b, ZC_M_BUY), b.bids);
-    assert_ptr_equal(zc_mside(&b, ZC_M_SELL), b.asks);
+}
+
+/* Symbols' level and side arrays lie at strides whose size in cache lines
+ * is odd, so a power-of-two capacity does not put every symbol's hot
+ * entries in the same cache sets, and each side has room for `cap` levels
+ * without touching the next side or symbol. */
+static void test_book_strides(void **state)
+{
+    (void)state;
+    for (uint32_t cap = 4; cap <= (1u << 22); cap *= 2) {
+        assert_int_equal(zc_mlevel_stride(cap) * sizeof(zc_mlevel) % 128, 64);
+        assert_int_equal(zc_mside_stride(cap) * sizeof(zc_mref) % 128, 64);
+        assert_int_not_equal(zc_mask_offset(cap) * sizeof(zc_mref) % 4096, 0);
+        assert_true(zc_mask_offset(cap) >= cap);
+        assert_true(zc_mside_stride(cap) >= zc_mask_offset(cap) + cap);
+        assert_true(zc_mlevel_stride(cap) >= cap);
+    }
+    enum { CAP = 4 };
+    static zc_mslot slots[2 * CAP];
+    static zc_mlevel levels[2 * (CAP + 2 * ZC_MSTAGGER_LINES)];
+    static zc_mref sides[2 * (2 * CAP + 4 * ZC_MSTAGGER_LINES)];
+    static zc_mbucket buckets[2 * 2 * CAP];
+    static int32_t dirty[2 * CAP];
+    static zc_msym syms[2];
+    zc_mbook b[2];
+    for (uint32_t s = 0; s < 2; s++) {
+        b[s] = zc_mbook_at(slots, levels, sides, buckets, dirty, syms, CAP, 2 * CAP, 0, 0, s);
+        assert_ptr_equal(zc_mside(&b[s], ZC_M_BUY), b[s].bids);
+        assert_ptr_equal(zc_mside(&b[s], ZC_M_SELL), b[s].asks);
+        assert_true(b[s].asks >= b[s].bids + CAP);
+        assert_true(b[s].asks + CAP <= sides + (s + 1) * zc_mside_stride(CAP));
+        assert_true(b[s].level + CAP <= levels + (s + 1) * zc_mlevel_stride(CAP));
+    }
+    assert_ptr_equal(b[1].bids, sides + zc_mside_stride(CAP));
+    assert_ptr_equal(b[1].level, levels + zc_mlevel_stride(CAP));
 }
 
 /* Orders through the engine with colliding ids behave as distinct orders. */
@@ -823,7 +850,8 @@ int main(void)
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
+        cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
+        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
