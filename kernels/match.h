@@ -6,12 +6,16 @@
  * A symbol's book lives in flat arrays that work in device memory, with no
  * allocation after creation:
  *   slots   `cap` order slots; a resting order's FIFO neighbours in its
- *           price level are slot indices (prev/next, -1 for none); freed slots
+ *           price level are slot indices (prev/next, -1 for none), and so
+ *           are the orders two places before and after it (prev2/next2: a
+ *           sweep fetches two makers at a time, and an unlink learns every
+ *           link it rewrites from the order itself); freed slots
  *           form a stack linked through next, and slots never used lie above
  *           a high-water mark, so an empty book is all zeros.
  *   levels  `cap` price levels (never more levels than orders): price, open
- *           quantity, order count, FIFO head and tail; freed levels form a
- *           stack above which lie the never used ones.
+ *           quantity, order count, FIFO head and tail and the order before
+ *           the tail; freed levels form a stack above which lie the never
+ *           used ones.
  *   sides   per side, the active levels sorted so that the best is last:
  *           bids by ascending price, asks by descending price. New levels
  *           near the top, the common case, move few entries. Levels and
@@ -83,7 +87,8 @@ typedef struct zc_mslot {
     int32_t prev, next;
     int32_t level;
     uint8_t side, tif, stp, dirty;
-    uint32_t pad[3];
+    int32_t prev2, next2; /* two places before and after in the FIFO */
+    uint32_t pad;
 } zc_mslot; /* 64 bytes */
 
 typedef struct zc_mlevel {
@@ -91,7 +96,8 @@ typedef struct zc_mlevel {
     int64_t qty;
     int32_t head, tail;
     uint32_t count;
-    int32_t next_free;
+    int32_t link; /* in use: the order before the tail (-1: none); freed:
+                     the next freed level + 1 (0: none) */
 } zc_mlevel; /* 32 bytes */
 
 typedef struct zc_mref {
@@ -407,7 +413,7 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     int32_t lv;
     if (b->sym->free_level) {
         lv = (int32_t)b->sym->free_level - 1;
-        b->sym->free_level = (uint32_t)b->level[lv].next_free;
+        b->sym->free_level = (uint32_t)b->level[lv].link;
     } else {
         lv = (int32_t)b->sym->level_hwm++;
     }
@@ -416,6 +422,7 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     l->qty = 0;
     l->head = -1;
     l->tail = -1;
+    l->link = -1;
     l->count = 0;
     for (uint32_t i = n; i > pos; i--)
         a[i] = a[i - 1];
@@ -434,7 +441,7 @@ ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
     for (uint32_t i = pos; i + 1 < n; i++)
         a[i] = a[i + 1];
     b->sym->nlev[side] = n - 1;
-    b->level[lv].next_free = (int32_t)b->sym->free_level;
+    b->level[lv].link = (int32_t)b->sym->free_level;
     b->sym->free_level = (uint32_t)lv + 1;
 }
 
@@ -461,16 +468,22 @@ ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t
     o->qty = qty;
     o->seq = seq;
     o->trader = trader;
-    o->prev = l->tail;
+    int32_t t = l->tail, t2 = l->link;
+    o->prev = t;
+    o->prev2 = t2;
     o->next = -1;
+    o->next2 = -1;
     o->level = lv;
     o->side = (uint8_t)side;
     o->tif = (uint8_t)tif;
     o->stp = (uint8_t)stp;
-    if (l->tail >= 0)
-        b->slot[l->tail].next = s;
+    if (t >= 0)
+        b->slot[t].next = s;
     else
         l->head = s;
+    if (t2 >= 0)
+        b->slot[t2].next2 = s;
+    l->link = t;
     l->tail = s;
     l->qty += qty;
     l->count++;
@@ -486,20 +499,36 @@ ZC_FN void zc_munlink(const zc_mbook *b, int32_t s)
 {
     ZC_GLOBAL zc_mslot *o = &b->slot[s];
     ZC_GLOBAL zc_mlevel *l = &b->level[o->level];
-    if (o->prev >= 0)
-        b->slot[o->prev].next = o->next;
-    else
-        l->head = o->next;
-    if (o->next >= 0)
-        b->slot[o->next].prev = o->prev;
-    else
-        l->tail = o->prev;
+    /* Only the neighbours' links are written: all four are known from the
+     * order itself, so nothing waits for their lines. */
+    int32_t p1 = o->prev, p2 = o->prev2, n1 = o->next, n2 = o->next2;
+    if (p1 >= 0) {
+        b->slot[p1].next = n1;
+        b->slot[p1].next2 = n2;
+    } else {
+        l->head = n1;
+    }
+    if (p2 >= 0)
+        b->slot[p2].next2 = n1;
+    if (n1 >= 0) {
+        b->slot[n1].prev = p1;
+        b->slot[n1].prev2 = p2;
+    } else {
+        l->tail = p1;
+        l->link = p2;
+    }
+    if (n2 >= 0)
+        b->slot[n2].prev2 = p1;
+    else if (n1 >= 0)
+        l->link = p1;
     l->qty -= o->qty;
     l->count--;
     if (l->count == 0)
         zc_mlevel_drop(b, o->side, o->level);
     o->qty = 0;
     o->prev = -1;
+    o->prev2 = -1;
+    o->next2 = -1;
     o->level = -1;
     o->next = (int32_t)b->sym->free_slot;
     b->sym->free_slot = (uint32_t)s + 1;
@@ -667,10 +696,13 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             ZC_GLOBAL zc_mslot *m = &b->slot[s];
             int32_t next = m->next;
             left--;
-            /* The next maker's slot and this one's bucket (erased when it
-             * fills, after the walk) are fetched together. */
+            /* The slots of the makers one and two places on and this one's
+             * bucket (erased when it fills, after the walk) are fetched
+             * together: two makers' misses are in flight at each step. */
             if (left > 0)
                 zc_mhint_slot(b, next);
+            if (left > 1)
+                zc_mhint_slot(b, m->next2);
             zc_mhint_bucket(b, m->id);
             if (stp != ZC_M_STP_NONE && m->trader == trader) {
                 if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
@@ -912,8 +944,13 @@ ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uin
         ZC_GLOBAL const zc_mref *a = zc_mside(b, side);
         uint32_t n = b->sym->nlev[side];
         uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price));
-        if (pos < n && a[pos].price == price)
-            __builtin_prefetch(&b->slot[b->level[a[pos].level].tail]);
+        if (pos < n && a[pos].price == price) {
+            /* The tail and the order before it both get links to it. */
+            ZC_GLOBAL const zc_mlevel *l = &b->level[a[pos].level];
+            __builtin_prefetch(&b->slot[l->tail]);
+            if (l->link >= 0)
+                __builtin_prefetch(&b->slot[l->link]);
+        }
     }
 }
 #endif

@@ -311,6 +311,102 @@ static void test_book_strides(void **state)
     assert_ptr_equal(b[1].level, levels + zc_mlevel_stride(CAP));
 }
 
+/* Every level's FIFO links: prev and next, the two-places-on links prev2 and
+ * next2 and the level's link to the order before its tail. */
+static void check_fifo_links(const zc_mbook *b)
+{
+    uint32_t resting = 0;
+    for (uint32_t side = 0; side < 2; side++) {
+        const zc_mref *a = zc_mside(b, side);
+        for (uint32_t k = 0; k < b->sym->nlev[side]; k++) {
+            const zc_mlevel *l = &b->level[a[k].level];
+            int32_t p1 = -1, p2 = -1;
+            uint32_t count = 0;
+            for (int32_t x = l->head; x >= 0; x = b->slot[x].next) {
+                const zc_mslot *o = &b->slot[x];
+                int32_t n1 = o->next;
+                assert_int_equal(o->level, a[k].level);
+                assert_int_equal(o->prev, p1);
+                assert_int_equal(o->prev2, p2);
+                assert_int_equal(o->next2, n1 >= 0 ? b->slot[n1].next : -1);
+                p2 = p1;
+                p1 = x;
+                count++;
+            }
+            assert_int_equal(l->tail, p1);
+            assert_int_equal(l->link, p2);
+            assert_int_equal(l->count, count);
+            resting += count;
+        }
+    }
+    assert_int_equal(b->sym->count, resting);
+}
+
+/* A random stream of every order kind straight through the matcher (one
+ * symbol, few prices, so levels are deep and rest, cancel, modify, sweep and
+ * self-trade cancel all unlink orders at every place in a FIFO), with the
+ * links checked after each order. */
+static void test_fifo_links(void **state)
+{
+    (void)state;
+    enum { CAP = 256, HSIZE = 512, N = 20000 };
+    static zc_mslot slots[CAP];
+    static zc_mlevel levels[CAP + 2 * ZC_MSTAGGER_LINES];
+    static zc_mref sides[2 * CAP + 4 * ZC_MSTAGGER_LINES];
+    static zc_mbucket buckets[HSIZE];
+    static int32_t dirty[CAP];
+    static zc_msym sym;
+    static zc_mevent ev[3 + CAP];
+    sym.tick = sym.lot = 1;
+    sym.min_price = 1;
+    sym.max_price = 1000;
+    zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, &sym, CAP, HSIZE, 7, 11, 0);
+    zc_mbook_reset(&b);
+    uint64_t rng = 12345, next_id = 1;
+    uint32_t unlinked = 0;
+    for (uint64_t seq = 0; seq < N; seq++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(rng >> 33);
+        zc_morder o = {0};
+        o.seq = seq;
+        o.trader = r % 3;
+        o.side = (r >> 2) & 1;
+        o.stp = (r >> 3) % 4;
+        o.qty = 1 + (r >> 5) % 9;
+        uint32_t kind = (r >> 9) % 10;
+        if (kind < 3 && sym.count > 0) {
+            /* Cancel or modify a resting order (any of them: its trader is
+             * the owner's), a fresh price or size half the time. */
+            uint32_t pick = (r >> 13) % sym.count, seen = 0;
+            int32_t x = 0;
+            for (; x < CAP; x++)
+                if (slots[x].qty > 0 && seen++ == pick)
+                    break;
+            o.id = slots[x].id;
+            o.trader = slots[x].trader;
+            o.type = kind == 0 ? ZC_M_MODIFY : ZC_M_CANCEL;
+            o.price = slots[x].price + ((r >> 20) & 1 ? (int64_t)((r >> 21) % 3) - 1 : 0);
+            o.qty = (r >> 23) & 1 ? slots[x].qty : 1 + (r >> 24) % 9;
+        } else {
+            o.id = next_id++;
+            o.type = ZC_M_LIMIT;
+            o.tif = kind == 9 ? ZC_M_IOC : ZC_M_GTC;
+            /* Bids at 96..100 and asks at 100..104 when resting; an ioc
+             * sweeps three levels through the other side. */
+            int64_t off = (int64_t)((r >> 13) % 5);
+            o.price = o.tif == ZC_M_IOC ? (o.side == ZC_M_BUY ? 103 : 97) : (o.side == ZC_M_BUY ? 100 - off : 100 + off);
+            o.qty = o.tif == ZC_M_IOC ? 10 + (r >> 16) % 20 : o.qty;
+        }
+        uint32_t before = sym.count;
+        zc_match_order(&b, &o, ev);
+        unlinked += before + 1 > sym.count ? before + 1 - sym.count : 0;
+        check_fifo_links(&b);
+    }
+    /* The stream did unlink a lot, at heads (sweeps) and inside (cancels). */
+    assert_true(unlinked > N / 2);
+    assert_true(sym.count > 20);
+}
+
 /* Orders through the engine with colliding ids behave as distinct orders. */
 static void test_engine_colliding_ids(void **state)
 {
@@ -851,7 +947,7 @@ int main(void)
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
-        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
+        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_fifo_links), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
