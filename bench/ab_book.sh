@@ -11,6 +11,10 @@ set -e
 root=$(cd "$(dirname "$0")/.." && pwd)
 rev=${1:?usage: bench/ab_book.sh REV [N [MODE [CHUNK]]]}
 shift
+if ! git -C "$root" rev-parse -q --verify "$rev^{commit}" >/dev/null; then
+    echo "ab_book: $rev is not a revision of $root" >&2
+    exit 2
+fi
 build=${ZC_BUILD_DIR:-$root/build}
 if [ ! -f "$build/lib/libzkclob.a" ] || [ ! -f "$build/zkclob.pc" ]; then
     echo "ab_book: no library in $build: build first (make build)" >&2
