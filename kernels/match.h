@@ -196,6 +196,7 @@ typedef struct zc_mbook {
     uint64_t k0, k1;
 #if defined(ZC_TARGET_HOST)
     zc_merase_q *keep; /* where a walk leaves its queued erasures, or NULL */
+    int32_t *unlink;   /* where a cancel leaves its slot to unlink, or NULL */
 #endif
 } zc_mbook;
 
@@ -237,6 +238,7 @@ ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *level
     b.k1 = k1;
 #if defined(ZC_TARGET_HOST)
     b.keep = 0;
+    b.unlink = 0;
 #endif
     return b;
 }
@@ -825,6 +827,20 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
         return zc_mreject(ev, b, o, ZC_M_R_NOT_OWNER);
     uint32_t n = 0;
     zc_memit(ev, &n, o->seq, ZC_M_CANCELLED, b->symbol, m->id, 0, m->price, m->qty, 0, ZC_M_R_NONE);
+#if defined(ZC_TARGET_HOST)
+    if (b->unlink) {
+        /* The unlink writes the order's four FIFO neighbours, lines not
+         * cached yet: the caller does it later, before anything reads this
+         * book again, and the lines are asked for now. */
+        zc_merase(b, m->id);
+        int32_t near[4] = {m->prev, m->prev2, m->next, m->next2};
+        for (int k = 0; k < 4; k++)
+            if (near[k] >= 0)
+                __builtin_prefetch(&b->slot[near[k]], 1);
+        *b->unlink = s;
+        return n;
+    }
+#endif
     zc_mremove(b, s);
     return n;
 }

@@ -141,6 +141,10 @@ struct zc_engine {
     /* cpu: erasures the walks of single orders left to do (kept_erase) */
     zc_merase_q kept[2];
     uint32_t kept_sym[2];
+    /* cpu: slots single cancels left to unlink (-1: none) and their symbols
+     * (unlink_one) */
+    int32_t unlink_slot[2];
+    uint32_t unlink_sym[2];
 
     /* Device batches: two slots, outstanding asynchronous batches in ticket
      * order; per symbol, the orders of batches queued but not completed
@@ -439,11 +443,33 @@ static zc_karg *book_args(const zc_engine *e, zc_karg *a)
     return a + B_COUNT + 4;
 }
 
+/* Does the unlink a single cancel left in slot k (zc_mbook.unlink). The
+ * unlink writes the order's FIFO neighbours, whose lines were asked for when
+ * it ran: done at once, those stores would wait for them before the call
+ * could release the engine's lock. cpu_sequential does it before the next
+ * order of the same symbol, or after the next order; every other reader of
+ * the books (cpu_run, view_book, crossed, info, root_arrays) first does all. */
+static void unlink_one(zc_engine *e, int k)
+{
+    if (e->unlink_slot[k] >= 0) {
+        zc_mbook b = host_book(e, e->unlink_sym[k]);
+        zc_munlink(&b, e->unlink_slot[k]);
+        e->unlink_slot[k] = -1;
+    }
+}
+
+static void unlink_kept(zc_engine *e)
+{
+    unlink_one(e, 0);
+    unlink_one(e, 1);
+}
+
 /* A host view of symbol s: the book itself on the cpu, else a copy read from
  * the device (its hash table is not copied: views never use it). */
 static zc_status view_book(zc_engine *e, uint32_t s, zc_mbook *b)
 {
     if (e->on_host) {
+        unlink_kept(e);
         *b = host_book(e, s);
         return ZC_OK;
     }
@@ -646,6 +672,7 @@ static zc_status cpu_run(zc_engine *e, uint32_t nt, zc_range_fn fn)
 {
     kept_erase(e, 0);
     kept_erase(e, 1);
+    unlink_kept(e);
     atomic_store(&e->grow_failed, 0);
     if (nt <= 1 || !e->pool)
         fn(e, 0, nt);
@@ -997,14 +1024,21 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
             continue;
         }
         zc_mbook b = host_book(e, src->symbol);
-        /* At most one queue holds erasures here. This symbol's are done
-         * before its hash is read; another symbol's wait for this order. */
-        for (int k = 0; k < 2; k++)
+        /* At most one queue holds erasures and one slot an unlink here.
+         * This symbol's are done before its book is read; another symbol's
+         * wait for this order. */
+        for (int k = 0; k < 2; k++) {
             if (e->kept_sym[k] == src->symbol)
                 kept_erase(e, k);
+            if (e->unlink_sym[k] == src->symbol)
+                unlink_one(e, k);
+        }
         int k = e->kept[0].n ? 1 : 0;
         e->kept_sym[k] = src->symbol;
         b.keep = &e->kept[k];
+        int u = e->unlink_slot[0] >= 0 ? 1 : 0;
+        e->unlink_sym[u] = src->symbol;
+        b.unlink = &e->unlink_slot[u];
         size_t room = e->stage_cap - used;
         if (room < 3 + (size_t)b.sym->count) {
             uint64_t need = zc_mbound(&b, &o);
@@ -1013,6 +1047,7 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
         }
         used += zc_match_order(&b, &o, e->stage + used);
         kept_erase(e, k ^ 1);
+        unlink_one(e, u ^ 1);
     }
     e->stage_used = used;
     return ZC_OK;
@@ -1322,6 +1357,7 @@ static zc_status crossed(zc_engine *e, uint32_t s, int *out)
 {
     zc_mbook b;
     if (e->on_host) {
+        unlink_kept(e);
         b = host_book(e, s);
     } else {
         /* Only the state and the two best levels are needed. */
@@ -1595,6 +1631,7 @@ zc_status zc_engine_info_get(zc_engine *e, zc_engine_info *out)
     out->threads = e->threads;
     out->next_seq = e->next_seq;
     out->batches = e->batches;
+    unlink_kept(e);
     out->resting = 0;
     for (uint32_t s = 0; s < e->nsym; s++)
         out->resting += e->on_host ? ((const zc_msym *)e->book[B_SYMS])[s].count : e->resting[s];
@@ -1632,6 +1669,7 @@ static int cmp_i32(const void *a, const void *b)
  * the cpu, copies read from the device otherwise (written back after). */
 static zc_status root_arrays(zc_engine *e, void **arr)
 {
+    unlink_kept(e);
     const int kinds[3] = {B_SLOTS, B_DIRTY, B_SYMS};
     for (int i = 0; i < 3; i++) {
         int k = kinds[i];
@@ -1905,6 +1943,7 @@ static zc_status create_bare(const zc_engine_config *cfg, zc_engine **out)
         e->hsize <<= 1;
     e->dev = dev;
     e->on_host = info.backend == ZC_BACKEND_CPU;
+    e->unlink_slot[0] = e->unlink_slot[1] = -1;
     e->prefault = cfg->prefault;
     e->next_seq = 1;
     uint64_t seed = cfg->hash_seed;

@@ -908,6 +908,155 @@ static void test_kept_erasures(void **state)
     zc_engine_destroy(e);
 }
 
+enum { UNLINK_SYMBOLS = 3 };
+
+/* What the engine shows: the resting count, the state root, and every
+ * symbol's depth and book entries, as bytes, with the part named by `first`
+ * (0 count, 1 root, 2 views) read before the others. */
+static size_t snapshot(zc_engine *e, int first, uint8_t *out)
+{
+    size_t n = 0;
+    for (int part = 0; part < 3; part++) {
+        int what = (first + part) % 3;
+        if (what == 0) {
+            zc_engine_info info;
+            assert_int_equal(zc_engine_info_get(e, &info), ZC_OK);
+            memcpy(out + n, &info.resting, sizeof info.resting);
+            n += sizeof info.resting;
+        } else if (what == 1) {
+            assert_int_equal(zc_engine_state_root(e, out + n), ZC_OK);
+            n += 32;
+        } else {
+            for (uint32_t sym = 0; sym < UNLINK_SYMBOLS; sym++) {
+                zc_array *bids = NULL, *asks = NULL, *entries = NULL;
+                assert_int_equal(zc_engine_depth(e, sym, 16, &bids, &asks), ZC_OK);
+                assert_int_equal(zc_engine_book(e, sym, &entries), ZC_OK);
+                zc_array *arrays[3] = {bids, asks, entries};
+                for (int k = 0; k < 3; k++) {
+                    memcpy(out + n, zc_array_data(arrays[k]), zc_array_nbytes(arrays[k]));
+                    n += zc_array_nbytes(arrays[k]);
+                    zc_array_release(arrays[k]);
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* A single cancel leaves its unlink for later (engine.c unlink_one). Right
+ * after cancels, one order per call, the resting count, state root, views,
+ * grouped batches, mode changes, auctions and events must be those of the
+ * same orders submitted as one batch. Cancels (of orders deep in their
+ * levels, some already gone) are followed by orders of the same symbol or of
+ * another: a neighbour's cancel, an order joining the level, a sweep through
+ * it, a cancel on a third symbol. */
+static void test_kept_unlinks(void **state)
+{
+    (void)state;
+    enum { N = 600, EVERY = 23, GROUP_AT = 300, GROUP = 70 };
+    zc_order *o = calloc(N, sizeof *o);
+    uint64_t rng = 99;
+    for (size_t i = 0; i < N; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(rng >> 33), sym = (r >> 1) % UNLINK_SYMBOLS, kind = (r >> 3) % 8;
+        if (kind < 3 && i > 10) {
+            /* One of the last 40 orders; some of them were filled or
+             * cancelled already (unknown ids). */
+            uint64_t id = (uint64_t)i - (r >> 6) % (i < 40 ? i : 40);
+            o[i] = (zc_order){.id = id, .trader = 1 + (uint32_t)(id % 3), .symbol = o[id - 1].symbol,
+                              .type = ZC_ORDER_CANCEL};
+        } else if (kind == 7) {
+            o[i] = lim(1 + i, 9, sym, (r >> 6) & 1 ? ZC_SIDE_BUY : ZC_SIDE_SELL, (r >> 6) & 1 ? 520 : 480, 60);
+            o[i].tif = ZC_TIF_IOC;
+        } else {
+            int buy = (r >> 6) & 1;
+            int64_t off = 5 * (int64_t)((r >> 7) % 3);
+            o[i] = lim(1 + i, 1 + (uint32_t)((1 + i) % 3), sym, buy ? ZC_SIDE_BUY : ZC_SIDE_SELL,
+                       buy ? 495 - off : 505 + off, 10 * (1 + (int64_t)(r >> 9) % 3));
+        }
+    }
+    /* Before every check, the grouped batch and the auction, an order deep
+     * in a level and its cancel, whose unlink is then still left. */
+    for (size_t i = 1; i < N; i++) {
+        if ((i + 1) % EVERY != 0 && i + 1 != GROUP_AT && i + 1 != N)
+            continue;
+        uint32_t sym = (uint32_t)(i / EVERY) % UNLINK_SYMBOLS;
+        o[i - 1] = lim(i, 1 + (uint32_t)(i % 3), sym, i % 2 ? ZC_SIDE_SELL : ZC_SIDE_BUY, i % 2 ? 510 : 490, 10);
+        o[i] = (zc_order){.id = i, .trader = o[i - 1].trader, .symbol = sym, .type = ZC_ORDER_CANCEL};
+    }
+    zc_engine *e = make_engine("cpu", UNLINK_SYMBOLS, 128, NULL);
+    zc_event *got = malloc(4 * N * sizeof *got);
+    uint8_t *a = malloc(1 << 16), *b = malloc(1 << 16);
+    size_t m = 0, cancelled = 0, checks = 0;
+    for (size_t i = 0; i < N;) {
+        /* One order per call, except GROUP orders at GROUP_AT (grouped by
+         * symbol, more than the sequential path takes). */
+        size_t k = i == GROUP_AT ? GROUP : 1, mk;
+        zc_event *ev = submit(e, &o[i], k, &mk);
+        memcpy(got + m, ev, mk * sizeof *ev);
+        for (size_t j = 0; j < mk; j++)
+            cancelled += ev[j].kind == ZC_EVENT_CANCEL && ev[j].reason == ZC_REASON_NONE;
+        free(ev);
+        m += mk;
+        i += k;
+        if (i % EVERY != 0 && i != GROUP_AT + GROUP && i != N)
+            continue;
+        /* Here and in a reference engine given orders 0..i as one batch:
+         * the same events, count, root and views, the first of them read
+         * in turn. */
+        zc_engine *ref = make_engine("cpu", UNLINK_SYMBOLS, 128, NULL);
+        size_t mr;
+        zc_event *rev = submit(ref, o, i, &mr);
+        assert_int_equal(mr, m);
+        assert_memory_equal(rev, got, m * sizeof *got);
+        free(rev);
+        if (i < N) {
+            size_t na = snapshot(e, (int)(checks % 3), a), nb = snapshot(ref, (int)(checks % 3), b);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na);
+            checks++;
+        } else {
+            /* A call auction on both, with a buy order crossing the asks. */
+            zc_engine *both[2] = {e, ref};
+            zc_array *uncrossed[2];
+            zc_order cross = lim(5000, 4, 0, ZC_SIDE_BUY, 600, 50);
+            for (int v = 0; v < 2; v++) {
+                uint32_t sym = 0;
+                assert_int_equal(zc_engine_set_mode(both[v], sym, ZC_MODE_AUCTION), ZC_OK);
+                free(submit(both[v], &cross, 1, &mk));
+                assert_int_equal(zc_engine_uncross(both[v], &sym, 1, &uncrossed[v]), ZC_OK);
+            }
+            assert_true(zc_array_nbytes(uncrossed[0]) > 0);
+            assert_int_equal(zc_array_nbytes(uncrossed[0]), zc_array_nbytes(uncrossed[1]));
+            assert_memory_equal(zc_array_data(uncrossed[0]), zc_array_data(uncrossed[1]),
+                                zc_array_nbytes(uncrossed[0]));
+            zc_array_release(uncrossed[0]);
+            zc_array_release(uncrossed[1]);
+            /* Back to continuous trading right after a cancel that
+             * uncrossed the book. */
+            zc_order bid = lim(6000, 5, 2, ZC_SIDE_BUY, 550, 10);
+            zc_order cancel = {.id = 6000, .trader = 5, .symbol = 2, .type = ZC_ORDER_CANCEL};
+            for (int v = 0; v < 2; v++) {
+                assert_int_equal(zc_engine_set_mode(both[v], 2, ZC_MODE_AUCTION), ZC_OK);
+                free(submit(both[v], &bid, 1, &mk));
+                assert_int_equal(zc_engine_set_mode(both[v], 2, ZC_MODE_CONTINUOUS), ZC_ERR_STATE);
+                free(submit(both[v], &cancel, 1, &mk));
+                assert_int_equal(zc_engine_set_mode(both[v], 2, ZC_MODE_CONTINUOUS), ZC_OK);
+            }
+            size_t na = snapshot(e, 0, a), nb = snapshot(ref, 0, b);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na);
+        }
+        zc_engine_destroy(ref);
+    }
+    assert_true(cancelled > N / 10);
+    free(a);
+    free(b);
+    free(got);
+    free(o);
+    zc_engine_destroy(e);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -947,7 +1096,7 @@ int main(void)
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
-        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_fifo_links), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures),
+        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_fifo_links), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures), cmocka_unit_test(test_kept_unlinks),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
