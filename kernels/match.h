@@ -502,7 +502,7 @@ ZC_FN void zc_munlink(const zc_mbook *b, int32_t s)
     ZC_GLOBAL zc_mslot *o = &b->slot[s];
     ZC_GLOBAL zc_mlevel *l = &b->level[o->level];
     /* Only the neighbours' links are written: all four are known from the
-     * order itself, so nothing waits for their lines. */
+     * order itself, so no load waits for their lines. */
     int32_t p1 = o->prev, p2 = o->prev2, n1 = o->next, n2 = o->next2;
     if (p1 >= 0) {
         b->slot[p1].next = n1;
