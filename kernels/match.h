@@ -171,15 +171,23 @@ typedef struct zc_mbucket {
  * slot has arrived, and erasing it at once would wait for that second miss
  * before the walk goes on. Queued (and hinted) ids are erased in the same
  * order when the queue fills and when the walk ends, before anything looks
- * the hash up again, so the table ends up the same. On the host a caller
- * may keep the queue of a walk's end (zc_mbook.keep) and erase it later,
- * before the book's hash is next read. */
+ * the hash up again, so the table ends up the same. */
 #define ZC_MERASE_QUEUE 16
 
 typedef struct zc_merase_q {
     uint64_t id[ZC_MERASE_QUEUE];
     uint32_t n;
 } zc_merase_q;
+
+#if defined(ZC_TARGET_HOST)
+/* What a single order may leave for its host caller to do before the book is
+ * next read (zc_mbook.defer): the erasures queued at its walk's end, and a
+ * cancel's unlink (its slot, -1 for none). */
+typedef struct zc_mdefer {
+    zc_merase_q erase;
+    int32_t unlink;
+} zc_mdefer;
+#endif
 
 /* A symbol's view of the flat arrays. */
 typedef struct zc_mbook {
@@ -195,8 +203,7 @@ typedef struct zc_mbook {
     uint32_t symbol;
     uint64_t k0, k1;
 #if defined(ZC_TARGET_HOST)
-    zc_merase_q *keep; /* where a walk leaves its queued erasures, or NULL */
-    int32_t *unlink;   /* where a cancel leaves its slot to unlink, or NULL */
+    zc_mdefer *defer; /* where an order leaves work for later, or NULL */
 #endif
 } zc_mbook;
 
@@ -237,8 +244,7 @@ ZC_FN zc_mbook zc_mbook_at(ZC_GLOBAL zc_mslot *slots, ZC_GLOBAL zc_mlevel *level
     b.k0 = k0;
     b.k1 = k1;
 #if defined(ZC_TARGET_HOST)
-    b.keep = 0;
-    b.unlink = 0;
+    b.defer = 0;
 #endif
     return b;
 }
@@ -564,7 +570,7 @@ ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, zc_merase_q *q)
 ZC_FN void zc_merase_end(const zc_mbook *b, zc_merase_q *q)
 {
 #if defined(ZC_TARGET_HOST)
-    if (q == b->keep)
+    if (b->defer && q == &b->defer->erase)
         return;
 #endif
     zc_merase_flush(b, q);
@@ -680,8 +686,8 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
     zc_merase_q own, *q = &own;
     own.n = 0;
 #if defined(ZC_TARGET_HOST)
-    if (b->keep)
-        q = b->keep;
+    if (b->defer)
+        q = &b->defer->erase;
 #endif
     *stopped = 0;
     zc_mhint_makers(b, side, has_limit, price, qty);
@@ -828,7 +834,7 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
     uint32_t n = 0;
     zc_memit(ev, &n, o->seq, ZC_M_CANCELLED, b->symbol, m->id, 0, m->price, m->qty, 0, ZC_M_R_NONE);
 #if defined(ZC_TARGET_HOST)
-    if (b->unlink) {
+    if (b->defer) {
         /* The unlink writes the order's four FIFO neighbours, lines not
          * cached yet: the caller does it later, before anything reads this
          * book again, and the lines are asked for now. */
@@ -837,7 +843,7 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
         for (int k = 0; k < 4; k++)
             if (near[k] >= 0)
                 __builtin_prefetch(&b->slot[near[k]], 1);
-        *b->unlink = s;
+        b->defer->unlink = s;
         return n;
     }
 #endif

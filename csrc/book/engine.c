@@ -138,13 +138,9 @@ struct zc_engine {
     uint64_t *sev_cap;
     atomic_int grow_failed;
     uint64_t auction_seq; /* seq of the uncross being run on the cpu */
-    /* cpu: erasures the walks of single orders left to do (kept_erase) */
-    zc_merase_q kept[2];
+    /* cpu: what single orders left to do, and their symbols (kept_flush) */
+    zc_mdefer kept[2];
     uint32_t kept_sym[2];
-    /* cpu: slots single cancels left to unlink (-1: none) and their symbols
-     * (unlink_one) */
-    int32_t unlink_slot[2];
-    uint32_t unlink_sym[2];
 
     /* Device batches: two slots, outstanding asynchronous batches in ticket
      * order; per symbol, the orders of batches queued but not completed
@@ -443,25 +439,31 @@ static zc_karg *book_args(const zc_engine *e, zc_karg *a)
     return a + B_COUNT + 4;
 }
 
-/* Does the unlink a single cancel left in slot k (zc_mbook.unlink). The
- * unlink writes the order's FIFO neighbours, whose lines were asked for when
- * it ran: done at once, those stores would wait for them before the call
- * could release the engine's lock. cpu_sequential does it before the next
- * order of the same symbol, or after the next order; every other reader of
- * the books (cpu_run, view_book, crossed, info, root_arrays) first does all. */
-static void unlink_one(zc_engine *e, int k)
+/* Does what a single order left in kept[k] (zc_mbook.defer), with the
+ * lines it needs requested when the order ran: its walk's last erasures (a
+ * maker's bucket is known only once its slot has arrived) and a cancel's
+ * unlink (its stores to the order's FIFO neighbours, done at once, would
+ * wait for those lines before the call could release the engine's lock).
+ * cpu_sequential does it before the symbol's next order, or after the next
+ * order, whose own misses cover the wait; every other reader of the books
+ * (cpu_run, view_book, crossed, info, root_arrays) first does all of it. */
+static void kept_flush(zc_engine *e, int k)
 {
-    if (e->unlink_slot[k] >= 0) {
-        zc_mbook b = host_book(e, e->unlink_sym[k]);
-        zc_munlink(&b, e->unlink_slot[k]);
-        e->unlink_slot[k] = -1;
+    zc_mdefer *d = &e->kept[k];
+    if (d->erase.n == 0 && d->unlink < 0)
+        return;
+    zc_mbook b = host_book(e, e->kept_sym[k]);
+    zc_merase_flush(&b, &d->erase);
+    if (d->unlink >= 0) {
+        zc_munlink(&b, d->unlink);
+        d->unlink = -1;
     }
 }
 
-static void unlink_kept(zc_engine *e)
+static void kept_flush_all(zc_engine *e)
 {
-    unlink_one(e, 0);
-    unlink_one(e, 1);
+    kept_flush(e, 0);
+    kept_flush(e, 1);
 }
 
 /* A host view of symbol s: the book itself on the cpu, else a copy read from
@@ -469,7 +471,7 @@ static void unlink_kept(zc_engine *e)
 static zc_status view_book(zc_engine *e, uint32_t s, zc_mbook *b)
 {
     if (e->on_host) {
-        unlink_kept(e);
+        kept_flush_all(e);
         *b = host_book(e, s);
         return ZC_OK;
     }
@@ -656,23 +658,9 @@ static void cpu_auction_range(void *ctx, size_t begin, size_t end)
     }
 }
 
-/* Does the erasures queue k holds. A single order's walk leaves its makers'
- * ids queued (zc_mbook.keep) with their buckets requested, and returns; they
- * are erased before the symbol's hash is next read, or after the next
- * order, whose own misses cover the wait for those buckets. */
-static void kept_erase(zc_engine *e, int k)
-{
-    if (e->kept[k].n) {
-        zc_mbook b = host_book(e, e->kept_sym[k]);
-        zc_merase_flush(&b, &e->kept[k]);
-    }
-}
-
 static zc_status cpu_run(zc_engine *e, uint32_t nt, zc_range_fn fn)
 {
-    kept_erase(e, 0);
-    kept_erase(e, 1);
-    unlink_kept(e);
+    kept_flush_all(e);
     atomic_store(&e->grow_failed, 0);
     if (nt <= 1 || !e->pool)
         fn(e, 0, nt);
@@ -1024,21 +1012,14 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
             continue;
         }
         zc_mbook b = host_book(e, src->symbol);
-        /* At most one queue holds erasures and one slot an unlink here.
-         * This symbol's are done before its book is read; another symbol's
-         * wait for this order. */
-        for (int k = 0; k < 2; k++) {
+        /* At most one of kept[] holds work here. This symbol's is done
+         * before its book is read; another symbol's waits for this order. */
+        for (int k = 0; k < 2; k++)
             if (e->kept_sym[k] == src->symbol)
-                kept_erase(e, k);
-            if (e->unlink_sym[k] == src->symbol)
-                unlink_one(e, k);
-        }
-        int k = e->kept[0].n ? 1 : 0;
+                kept_flush(e, k);
+        int k = e->kept[0].erase.n || e->kept[0].unlink >= 0 ? 1 : 0;
         e->kept_sym[k] = src->symbol;
-        b.keep = &e->kept[k];
-        int u = e->unlink_slot[0] >= 0 ? 1 : 0;
-        e->unlink_sym[u] = src->symbol;
-        b.unlink = &e->unlink_slot[u];
+        b.defer = &e->kept[k];
         size_t room = e->stage_cap - used;
         if (room < 3 + (size_t)b.sym->count) {
             uint64_t need = zc_mbound(&b, &o);
@@ -1046,8 +1027,7 @@ static zc_status cpu_sequential(zc_engine *e, const zc_order *orders, size_t n, 
                 return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "%zu events", used + (size_t)need);
         }
         used += zc_match_order(&b, &o, e->stage + used);
-        kept_erase(e, k ^ 1);
-        unlink_one(e, u ^ 1);
+        kept_flush(e, k ^ 1);
     }
     e->stage_used = used;
     return ZC_OK;
@@ -1357,7 +1337,7 @@ static zc_status crossed(zc_engine *e, uint32_t s, int *out)
 {
     zc_mbook b;
     if (e->on_host) {
-        unlink_kept(e);
+        kept_flush_all(e);
         b = host_book(e, s);
     } else {
         /* Only the state and the two best levels are needed. */
@@ -1631,7 +1611,7 @@ zc_status zc_engine_info_get(zc_engine *e, zc_engine_info *out)
     out->threads = e->threads;
     out->next_seq = e->next_seq;
     out->batches = e->batches;
-    unlink_kept(e);
+    kept_flush_all(e);
     out->resting = 0;
     for (uint32_t s = 0; s < e->nsym; s++)
         out->resting += e->on_host ? ((const zc_msym *)e->book[B_SYMS])[s].count : e->resting[s];
@@ -1669,7 +1649,7 @@ static int cmp_i32(const void *a, const void *b)
  * the cpu, copies read from the device otherwise (written back after). */
 static zc_status root_arrays(zc_engine *e, void **arr)
 {
-    unlink_kept(e);
+    kept_flush_all(e);
     const int kinds[3] = {B_SLOTS, B_DIRTY, B_SYMS};
     for (int i = 0; i < 3; i++) {
         int k = kinds[i];
@@ -1943,7 +1923,7 @@ static zc_status create_bare(const zc_engine_config *cfg, zc_engine **out)
         e->hsize <<= 1;
     e->dev = dev;
     e->on_host = info.backend == ZC_BACKEND_CPU;
-    e->unlink_slot[0] = e->unlink_slot[1] = -1;
+    e->kept[0].unlink = e->kept[1].unlink = -1;
     e->prefault = cfg->prefault;
     e->next_seq = 1;
     uint64_t seed = cfg->hash_seed;

@@ -839,7 +839,7 @@ static void test_event_heavy_batch(void **state)
     zc_array_release(ref);
 }
 
-/* Single orders leave their walks' erasures for later (kept_erase in
+/* Single orders leave their walks' erasures for later (kept_flush in
  * engine.c): a filled maker's id must be free again for a new order of its
  * symbol and unknown to a cancel right after the sweep, and every event the
  * same as when the stream runs as one batch. Sweeps of 20 makers
@@ -943,7 +943,7 @@ static size_t snapshot(zc_engine *e, int first, uint8_t *out)
     return n;
 }
 
-/* A single cancel leaves its unlink for later (engine.c unlink_one). Right
+/* A single cancel leaves its unlink for later (engine.c kept_flush). Right
  * after cancels, one order per call, the resting count, state root, views,
  * grouped batches, mode changes, auctions and events must be those of the
  * same orders submitted as one batch. Cancels (of orders deep in their
