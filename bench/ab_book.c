@@ -131,13 +131,9 @@ int main(int argc, char **argv)
                    .submit_into = zc_engine_submit_into,
                    .last_events = zc_engine_last_events,
                    .destroy = zc_engine_destroy}};
-    for (int v = 0; v < 2; v++) {
-        zc_engine_config cfg = {
-            .symbols = SYMBOLS, .capacity = CAPACITY, .device = "cpu", .threads = 1, .prefault = 1};
-        cfg.defaults.min_price = 1;
-        cfg.defaults.max_price = 2 * MID;
+    zc_engine_config cfg = workload_config(CAPACITY, 1, 1);
+    for (int v = 0; v < 2; v++)
         check(b[v].create(&cfg, &b[v].e), "create");
-    }
     if (mode == 0)
         batches(b, o, n);
     else

@@ -54,14 +54,21 @@ static void check(zc_status st, const char *what)
     }
 }
 
-/* Measured engines are prefaulted: a long-running engine takes no page
- * faults once warm, and neither should a benchmark of one. */
-static zc_engine *engine(uint32_t capacity, int threads, int prefault)
+/* The standard workload's engine on the cpu. */
+static zc_engine_config workload_config(uint32_t capacity, int threads, int prefault)
 {
     zc_engine_config cfg = {
         .symbols = SYMBOLS, .capacity = capacity, .device = "cpu", .threads = threads, .prefault = prefault};
     cfg.defaults.min_price = 1;
     cfg.defaults.max_price = 2 * MID;
+    return cfg;
+}
+
+/* Measured engines are prefaulted: a long-running engine takes no page
+ * faults once warm, and neither should a benchmark of one. */
+static zc_engine *engine(uint32_t capacity, int threads, int prefault)
+{
+    zc_engine_config cfg = workload_config(capacity, threads, prefault);
     zc_engine *e;
     check(zc_engine_create(&cfg, &e), "zc_engine_create");
     return e;
