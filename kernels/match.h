@@ -372,33 +372,33 @@ ZC_FN int64_t zc_mkey(uint32_t side, int64_t price)
 /* Is price p beyond the limit of a taker on `side` limited at `price`? */
 ZC_FN int zc_mbeyond(uint32_t side, int64_t price, int64_t p) { return zc_mkey(side, price) < zc_mkey(side, p); }
 
-/* Index of the first entry whose key is >= key (n when none). Most lookups
- * land a few entries from the best (the end), so the search gallops from
- * there (steps 1, 2, 4, ...), then bisects what it bracketed without
- * branching on the comparisons, whose outcomes no predictor can learn. */
-ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key)
+/* Index of the first entry whose key is >= key (n when none), for entries
+ * whose prices are distinct multiples of tick. At most (top - key) / tick + 1
+ * entries have keys in [key, top], the best key, so the answer is at least
+ * n - 1 minus that quotient; where the levels near the best are dense, the
+ * usual case, the entry there is the answer, found with one probe. Otherwise
+ * the rest of that bracket is bisected without branching on the
+ * comparisons, whose outcomes no predictor can learn. */
+ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key, int64_t tick)
 {
-    uint32_t lo = 0, hi = n, step = 1;
-    while (hi > 0) {
-        uint32_t j = hi > step ? hi - step : 0;
-        if (zc_mkey(side, a[j].price) < key) {
-            lo = j + 1;
-            break;
-        }
-        hi = j;
-        step *= 2;
-    }
-    if (lo == hi)
+    if (n == 0 || zc_mkey(side, a[n - 1].price) < key)
+        return n;
+    /* Keys lie within +-2^62, so the gap fits in 63 bits. */
+    uint64_t gap = (uint64_t)zc_mkey(side, a[n - 1].price) - (uint64_t)key;
+    if (tick != 1)
+        gap /= (uint64_t)tick;
+    uint32_t lo = gap < (uint64_t)(n - 1) ? n - 1 - (uint32_t)gap : 0;
+    if (zc_mkey(side, a[lo].price) >= key)
         return lo;
-    /* The answer lies in [lo, hi]: a[lo - 1] (when there) is below key and
-     * a[hi] (when there) is not. */
-    uint32_t len = hi - lo;
+    /* The answer lies in (lo, n - 1], and a[n - 1] is not below key. */
+    lo++;
+    uint32_t len = n - lo;
     while (len > 1) {
         uint32_t part = len / 2;
-        lo += part & (0u - (uint32_t)(zc_mkey(side, a[lo + part].price) < key));
+        lo += part & (0u - (uint32_t)(zc_mkey(side, a[lo + part - 1].price) < key));
         len -= part;
     }
-    return lo + (uint32_t)(zc_mkey(side, a[lo].price) < key);
+    return lo;
 }
 
 ZC_FN void zc_mdirty(const zc_mbook *b, int32_t s)
@@ -415,7 +415,7 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
     int64_t key = zc_mkey(side, price);
-    uint32_t pos = zc_mlower(a, n, side, key);
+    uint32_t pos = zc_mlower(a, n, side, key, b->sym->tick);
     if (pos < n && a[pos].price == price)
         return a[pos].level;
     int32_t lv;
@@ -445,7 +445,7 @@ ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
 {
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
-    uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, b->level[lv].price));
+    uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, b->level[lv].price), b->sym->tick);
     for (uint32_t i = pos; i + 1 < n; i++)
         a[i] = a[i + 1];
     b->sym->nlev[side] = n - 1;
@@ -965,7 +965,7 @@ ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uin
          * yet). */
         ZC_GLOBAL const zc_mref *a = zc_mside(b, side);
         uint32_t n = b->sym->nlev[side];
-        uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price));
+        uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price), b->sym->tick);
         if (pos < n && a[pos].price == price) {
             /* The tail and the order before it both get links to it. */
             ZC_GLOBAL const zc_mlevel *l = &b->level[a[pos].level];

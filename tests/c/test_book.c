@@ -242,14 +242,20 @@ static void test_hash_collisions(void **state)
 }
 
 /* The price-level search, its sort keys and the crossing test against
- * plain definitions: every length up to 70, every answer position (so every
- * gallop bracket size), both sides, keys between and on the entries, and
- * prices at the +-2^62 bound. */
+ * plain definitions: every length up to 70, both sides, ticks of 1, 2 and 3,
+ * levels dense on the tick grid and with holes of up to 7 ticks (so the
+ * first probe is the answer, or below it with every bracket size after it),
+ * a tick of 1 for levels two apart, a far outlier, keys between and on the
+ * entries, beyond both ends, and prices at the +-2^62 bound. */
 static void test_level_search(void **state)
 {
     (void)state;
     enum { MAXN = 70 };
     const int64_t big = (int64_t)1 << 62;
+    static const struct {
+        int64_t tick, step; /* step 0: holes */
+    } grids[] = {{1, 1}, {1, 2}, {2, 2}, {3, 3}, {1, 0}, {3, 0}};
+    static const int64_t holes[] = {1, 1, 2, 1, 7, 1, 3, 1, 1, 5, 2, 1};
     for (uint32_t side = 0; side < 2; side++) {
         assert_int_equal(zc_mkey(side, 12345), side == ZC_M_BUY ? 12345 : -12345);
         assert_int_equal(zc_mkey(side, -big), side == ZC_M_BUY ? -big : big);
@@ -257,20 +263,26 @@ static void test_level_search(void **state)
         for (int64_t price = 98; price <= 102; price++)
             for (int64_t p = 98; p <= 102; p++)
                 assert_int_equal(zc_mbeyond(side, price, p), side == ZC_M_BUY ? price < p : price > p);
-        zc_mref a[MAXN];
-        for (uint32_t n = 0; n <= MAXN; n++) {
-            /* Keys ascending by 2 (prices descending on the ask side). */
-            for (uint32_t i = 0; i < n; i++) {
-                int64_t k = 2 * (int64_t)i - 40 + (i == 0 && n > 1 ? -big / 2 : 0);
-                a[i].price = side == ZC_M_BUY ? k : -k;
-                a[i].level = (int32_t)i;
-                a[i].pad = 0;
-            }
-            for (int64_t key = -big; key <= 2 * MAXN; key = key == -big ? -42 : key + 1) {
-                uint32_t want = 0;
-                while (want < n && zc_mkey(side, a[want].price) < key)
-                    want++;
-                assert_int_equal(zc_mlower(a, n, side, key), want);
+        for (size_t g = 0; g < sizeof grids / sizeof grids[0]; g++) {
+            int64_t tick = grids[g].tick;
+            zc_mref a[MAXN];
+            for (uint32_t n = 0; n <= MAXN; n++) {
+                /* Keys ascending on multiples of the tick (prices descending
+                 * on the ask side); with n > 1, the first is far below. */
+                int64_t k = -42;
+                for (uint32_t i = 0; i < n; i++) {
+                    k += tick * (grids[g].step ? grids[g].step / tick : holes[(i + n) % 12]);
+                    int64_t key = i == 0 && n > 1 ? k - (big / 2 / 6) * 6 : k;
+                    a[i].price = side == ZC_M_BUY ? key : -key;
+                    a[i].level = (int32_t)i;
+                    a[i].pad = 0;
+                }
+                for (int64_t key = -big; key <= k + 3; key = key == -big ? -45 : key + 1) {
+                    uint32_t want = 0;
+                    while (want < n && zc_mkey(side, a[want].price) < key)
+                        want++;
+                    assert_int_equal(zc_mlower(a, n, side, key, tick), want);
+                }
             }
         }
     }
