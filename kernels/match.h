@@ -176,6 +176,7 @@ typedef struct zc_mbucket {
 
 typedef struct zc_merase_q {
     uint64_t id[ZC_MERASE_QUEUE];
+    uint32_t h[ZC_MERASE_QUEUE]; /* their buckets (zc_mhash) */
     uint32_t n;
 } zc_merase_q;
 
@@ -287,12 +288,14 @@ ZC_FN uint32_t zc_mhash(const zc_mbook *b, uint64_t id)
  * results): on the host the books do not fit in cache and most of a batch's
  * time goes to misses, so the matcher asks early for the lines it will need
  * and overlaps their misses. */
-ZC_FN void zc_mhint_bucket(const zc_mbook *b, uint64_t id)
+ZC_FN void zc_mhint_bucket_at(const zc_mbook *b, uint32_t h)
 {
 #if defined(ZC_TARGET_HOST)
-    __builtin_prefetch(&b->hash[zc_mhash(b, id)]);
+    __builtin_prefetch(&b->hash[h]);
 #endif
 }
+
+ZC_FN void zc_mhint_bucket(const zc_mbook *b, uint64_t id) { zc_mhint_bucket_at(b, zc_mhash(b, id)); }
 
 ZC_FN void zc_mhint_slot(const zc_mbook *b, int32_t s)
 {
@@ -301,10 +304,12 @@ ZC_FN void zc_mhint_slot(const zc_mbook *b, int32_t s)
 #endif
 }
 
-/* Slot of order id, or -1. */
-ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id)
+/* Slot of order id, whose bucket is h (zc_mhash), or -1. The matcher
+ * computes an order's bucket once, when it first hints it, and passes it on
+ * to every lookup and change of the table the order makes. */
+ZC_FN int32_t zc_mfind_at(const zc_mbook *b, uint64_t id, uint32_t h)
 {
-    uint32_t i = zc_mhash(b, id);
+    uint32_t i = h;
     for (;;) {
         ZC_GLOBAL const zc_mbucket *k = &b->hash[i];
         if (k->slot1 == 0)
@@ -315,10 +320,13 @@ ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id)
     }
 }
 
-/* id is known to be absent; the table is never full (hsize >= 2 cap). */
-ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot)
+ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id) { return zc_mfind_at(b, id, zc_mhash(b, id)); }
+
+/* id (bucket h) is known to be absent; the table is never full (hsize >= 2
+ * cap). */
+ZC_FN void zc_minsert_at(const zc_mbook *b, uint64_t id, int32_t slot, uint32_t h)
 {
-    uint32_t h = zc_mhash(b, id), i = h;
+    uint32_t i = h;
     while (b->hash[i].slot1 != 0)
         i = (i + 1) & b->hmask;
     b->hash[i].id = id;
@@ -326,11 +334,13 @@ ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot)
     b->hash[i].home = h;
 }
 
-/* Removes id (known to be present) and shifts later members of its probe run
- * back, so lookups never need tombstones. */
-ZC_FN void zc_merase(const zc_mbook *b, uint64_t id)
+ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot) { zc_minsert_at(b, id, slot, zc_mhash(b, id)); }
+
+/* Removes id (known to be present; bucket h) and shifts later members of its
+ * probe run back, so lookups never need tombstones. */
+ZC_FN void zc_merase_at(const zc_mbook *b, uint64_t id, uint32_t h)
 {
-    uint32_t i = zc_mhash(b, id);
+    uint32_t i = h;
     while (b->hash[i].id != id || b->hash[i].slot1 == 0)
         i = (i + 1) & b->hmask;
     uint32_t j = i;
@@ -349,6 +359,8 @@ ZC_FN void zc_merase(const zc_mbook *b, uint64_t id)
     }
     b->hash[i].slot1 = 0;
 }
+
+ZC_FN void zc_merase(const zc_mbook *b, uint64_t id) { zc_merase_at(b, id, zc_mhash(b, id)); }
 
 /* ---- levels ---- */
 
@@ -456,7 +468,7 @@ ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
 /* ---- resting orders ---- */
 
 ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t side, uint32_t tif, uint32_t stp,
-                       int64_t price, int64_t qty, uint64_t seq)
+                       int64_t price, int64_t qty, uint64_t seq, uint32_t h)
 {
     int32_t s;
     if (b->sym->free_slot) {
@@ -496,7 +508,7 @@ ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t
     l->qty += qty;
     l->count++;
     b->sym->count++;
-    zc_minsert(b, id, s);
+    zc_minsert_at(b, id, s, h);
     zc_mdirty(b, s);
     return s;
 }
@@ -544,24 +556,28 @@ ZC_FN void zc_munlink(const zc_mbook *b, int32_t s)
     zc_mdirty(b, s);
 }
 
-ZC_FN void zc_mremove(const zc_mbook *b, int32_t s)
+/* Removes the order in slot s, whose id's bucket is h. */
+ZC_FN void zc_mremove_at(const zc_mbook *b, int32_t s, uint32_t h)
 {
-    zc_merase(b, b->slot[s].id);
+    zc_merase_at(b, b->slot[s].id, h);
     zc_munlink(b, s);
 }
+
+ZC_FN void zc_mremove(const zc_mbook *b, int32_t s) { zc_mremove_at(b, s, zc_mhash(b, b->slot[s].id)); }
 
 ZC_FN void zc_merase_flush(const zc_mbook *b, zc_merase_q *q)
 {
     for (uint32_t k = 0; k < q->n; k++)
-        zc_merase(b, q->id[k]);
+        zc_merase_at(b, q->id[k], q->h[k]);
     q->n = 0;
 }
 
-ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, zc_merase_q *q)
+ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, uint32_t h, zc_merase_q *q)
 {
     if (q->n == ZC_MERASE_QUEUE)
         zc_merase_flush(b, q);
-    q->id[q->n++] = b->slot[s].id;
+    q->id[q->n] = b->slot[s].id;
+    q->h[q->n++] = h;
     zc_munlink(b, s);
 }
 
@@ -711,11 +727,12 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
                 zc_mhint_slot(b, next);
             if (left > 1)
                 zc_mhint_slot(b, m->next2);
-            zc_mhint_bucket(b, m->id);
+            uint32_t mh = zc_mhash(b, m->id);
+            zc_mhint_bucket_at(b, mh);
             if (stp != ZC_M_STP_NONE && m->trader == trader) {
                 if (stp == ZC_M_STP_OLDEST || stp == ZC_M_STP_BOTH) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, m->id, id, m->price, m->qty, 0, ZC_M_R_STP);
-                    zc_mremove_deferred(b, s, q);
+                    zc_mremove_deferred(b, s, mh, q);
                 }
                 if (stp != ZC_M_STP_OLDEST) {
                     zc_memit(ev, n, seq, ZC_M_CANCELLED, b->symbol, id, m->id, has_limit ? price : 0, qty, 0,
@@ -734,7 +751,7 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
             b->sym->last_price = p;
             zc_memit(ev, n, seq, ZC_M_FILL, b->symbol, id, m->id, p, fill, qty, ZC_M_R_NONE);
             if (m->qty == 0)
-                zc_mremove_deferred(b, s, q);
+                zc_mremove_deferred(b, s, mh, q);
             else
                 zc_mdirty(b, s);
             s = next;
@@ -747,12 +764,13 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
 /* A new order or a re-entered modify after its ack: execute, then rest or
  * expire the remainder. */
 ZC_FN void zc_menter(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t side, uint32_t type, uint32_t tif,
-                     uint32_t stp, int64_t price, int64_t qty, uint64_t seq, ZC_GLOBAL zc_mevent *ev, uint32_t *n)
+                     uint32_t stp, int64_t price, int64_t qty, uint64_t seq, uint32_t h, ZC_GLOBAL zc_mevent *ev,
+                     uint32_t *n)
 {
     int has_limit = type == ZC_M_LIMIT;
     int64_t shown = has_limit ? price : 0;
     if (b->sym->mode == ZC_M_AUCTION) {
-        zc_mrest(b, id, trader, side, tif, stp, price, qty, seq);
+        zc_mrest(b, id, trader, side, tif, stp, price, qty, seq, h);
         return;
     }
     int stops;
@@ -765,7 +783,7 @@ ZC_FN void zc_menter(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t s
     if (stopped || left == 0)
         return;
     if (has_limit && (tif == ZC_M_GTC || tif == ZC_M_POST_ONLY))
-        zc_mrest(b, id, trader, side, tif, stp, price, left, seq);
+        zc_mrest(b, id, trader, side, tif, stp, price, left, seq, h);
     else
         zc_memit(ev, n, seq, ZC_M_EXPIRE, b->symbol, id, 0, shown, left, 0, ZC_M_R_NONE);
 }
@@ -786,7 +804,7 @@ ZC_FN uint32_t zc_mcheck_qty_price(const zc_mbook *b, int64_t qty, int priced, i
     return 0;
 }
 
-ZC_FN uint32_t zc_mnew(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+ZC_FN uint32_t zc_mnew(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_GLOBAL zc_mevent *ev)
 {
     uint32_t side = o->side, type = o->type, tif = o->tif, stp = o->stp;
     if (side > ZC_M_SELL)
@@ -804,7 +822,7 @@ ZC_FN uint32_t zc_mnew(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_meven
     int auction = b->sym->mode == ZC_M_AUCTION;
     if (auction && (type != ZC_M_LIMIT || tif != ZC_M_GTC))
         return zc_mreject(ev, b, o, ZC_M_R_CALL_PHASE);
-    if (zc_mfind(b, o->id) >= 0)
+    if (zc_mfind_at(b, o->id, h) >= 0)
         return zc_mreject(ev, b, o, ZC_M_R_DUPLICATE_ID);
     if (!auction && tif == ZC_M_POST_ONLY && zc_mcrosses(b, side, 1, o->price))
         return zc_mreject(ev, b, o, ZC_M_R_POST_ONLY);
@@ -819,13 +837,13 @@ ZC_FN uint32_t zc_mnew(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_meven
     uint32_t n = 0;
     int64_t shown = has_limit ? o->price : 0;
     zc_memit(ev, &n, o->seq, ZC_M_ACK, b->symbol, o->id, 0, shown, o->qty, o->qty, ZC_M_R_NONE);
-    zc_menter(b, o->id, o->trader, side, type, tif, stp, o->price, o->qty, o->seq, ev, &n);
+    zc_menter(b, o->id, o->trader, side, type, tif, stp, o->price, o->qty, o->seq, h, ev, &n);
     return n;
 }
 
-ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_GLOBAL zc_mevent *ev)
 {
-    int32_t s = zc_mfind(b, o->id);
+    int32_t s = zc_mfind_at(b, o->id, h);
     if (s < 0)
         return zc_mreject(ev, b, o, ZC_M_R_UNKNOWN_ID);
     ZC_GLOBAL zc_mslot *m = &b->slot[s];
@@ -838,7 +856,7 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
         /* The unlink writes the order's four FIFO neighbours, lines not
          * cached yet: the caller does it later, before anything reads this
          * book again, and the lines are asked for now. */
-        zc_merase(b, m->id);
+        zc_merase_at(b, m->id, h);
         int32_t near[4] = {m->prev, m->prev2, m->next, m->next2};
         for (int k = 0; k < 4; k++)
             if (near[k] >= 0)
@@ -847,16 +865,16 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
         return n;
     }
 #endif
-    zc_mremove(b, s);
+    zc_mremove_at(b, s, h);
     return n;
 }
 
-ZC_FN uint32_t zc_mmodify(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+ZC_FN uint32_t zc_mmodify(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_GLOBAL zc_mevent *ev)
 {
     uint32_t r = zc_mcheck_qty_price(b, o->qty, 1, o->price);
     if (r)
         return zc_mreject(ev, b, o, r);
-    int32_t s = zc_mfind(b, o->id);
+    int32_t s = zc_mfind_at(b, o->id, h);
     if (s < 0)
         return zc_mreject(ev, b, o, ZC_M_R_UNKNOWN_ID);
     ZC_GLOBAL zc_mslot *m = &b->slot[s];
@@ -876,26 +894,32 @@ ZC_FN uint32_t zc_mmodify(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_me
         }
         return n;
     }
-    zc_mremove(b, s);
-    zc_menter(b, o->id, o->trader, side, ZC_M_LIMIT, tif, stp, o->price, o->qty, o->seq, ev, &n);
+    zc_mremove_at(b, s, h);
+    zc_menter(b, o->id, o->trader, side, ZC_M_LIMIT, tif, stp, o->price, o->qty, o->seq, h, ev, &n);
     return n;
 }
 
-/* Processes one order of this symbol; ev must have room for
- * zc_mbound(b, o) events. Returns the number of events written. */
-ZC_FN uint32_t zc_match_order(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+/* Processes one order of this symbol, whose id's bucket is h (zc_mhash);
+ * ev must have room for zc_mbound(b, o) events. Returns the number of events
+ * written. */
+ZC_FN uint32_t zc_match_order_at(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_GLOBAL zc_mevent *ev)
 {
     switch (o->type) {
     case ZC_M_LIMIT:
     case ZC_M_MARKET:
-        return zc_mnew(b, o, ev);
+        return zc_mnew(b, o, h, ev);
     case ZC_M_CANCEL:
-        return zc_mcancel(b, o, ev);
+        return zc_mcancel(b, o, h, ev);
     case ZC_M_MODIFY:
-        return zc_mmodify(b, o, ev);
+        return zc_mmodify(b, o, h, ev);
     default:
         return zc_mreject(ev, b, o, ZC_M_R_BAD_TYPE);
     }
+}
+
+ZC_FN uint32_t zc_match_order(const zc_mbook *b, const zc_morder *o, ZC_GLOBAL zc_mevent *ev)
+{
+    return zc_match_order_at(b, o, zc_mhash(b, o->id), ev);
 }
 
 /* Most events one order can produce: ack and a final cancel or expire, plus
@@ -939,12 +963,14 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
  * than it saved (bench/RESULTS.md). */
 #define ZC_MATCH_AHEAD 8
 
-ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id)
+ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
 {
-    int32_t s = zc_mfind(b, id);
+    int32_t s = zc_mfind_at(b, id, h);
     if (s >= 0)
         __builtin_prefetch(&b->slot[s]);
 }
+
+ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id) { zc_mprefetch_slot_at(b, id, zc_mhash(b, id)); }
 
 /* For an order about to run with no hint given earlier (the first orders of
  * a call, a single order above all): its bucket and the slots it will reach
@@ -986,18 +1012,33 @@ ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uin
 ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders, uint32_t begin, uint32_t end,
                             ZC_GLOBAL zc_mevent *ev, uint64_t cap, uint64_t *used, ZC_GLOBAL uint32_t *evcount)
 {
+#if defined(ZC_TARGET_HOST)
+    /* Each order's bucket, computed once, when it is hinted ZC_MATCH_AHEAD
+     * orders ahead (the first ones' before the loop). */
+    uint32_t ahead[ZC_MATCH_AHEAD];
+    for (uint32_t i = begin; i < end && i - begin < ZC_MATCH_AHEAD; i++) {
+        ahead[i % ZC_MATCH_AHEAD] = zc_mhash(b, orders[i].id);
+        zc_mhint_bucket_at(b, ahead[i % ZC_MATCH_AHEAD]);
+    }
+#endif
     for (uint32_t i = begin; i < end; i++) {
 #if defined(ZC_TARGET_HOST)
-        if (i + ZC_MATCH_AHEAD < end)
-            zc_mhint_bucket(b, orders[i + ZC_MATCH_AHEAD].id);
-        if (i + ZC_MATCH_AHEAD / 2 < end && orders[i + ZC_MATCH_AHEAD / 2].type >= ZC_M_CANCEL)
-            zc_mprefetch_slot(b, orders[i + ZC_MATCH_AHEAD / 2].id);
+        uint32_t h = ahead[i % ZC_MATCH_AHEAD];
+        if (i + ZC_MATCH_AHEAD < end) {
+            ahead[i % ZC_MATCH_AHEAD] = zc_mhash(b, orders[i + ZC_MATCH_AHEAD].id);
+            zc_mhint_bucket_at(b, ahead[i % ZC_MATCH_AHEAD]);
+        }
+        uint32_t half = i + ZC_MATCH_AHEAD / 2;
+        if (half < end && orders[half].type >= ZC_M_CANCEL)
+            zc_mprefetch_slot_at(b, orders[half].id, ahead[half % ZC_MATCH_AHEAD]);
+#else
+        uint32_t h = zc_mhash(b, orders[i].id);
 #endif
         zc_morder o = orders[i];
         uint64_t room = cap - *used;
         if (room < 3 + (uint64_t)b->sym->count && room < zc_mbound(b, &o))
             return i;
-        uint32_t k = zc_match_order(b, &o, ev + *used);
+        uint32_t k = zc_match_order_at(b, &o, h, ev + *used);
         evcount[i] = k;
         *used += k;
     }
