@@ -979,7 +979,7 @@ ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id) { zc_mprefetch_slot
 ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uint64_t id, int64_t price,
                             int64_t qty)
 {
-    __builtin_prefetch(&b->hash[zc_mhash(b, id)]);
+    zc_mhint_bucket(b, id);
     if (type > ZC_M_MARKET || side > ZC_M_SELL)
         return;
     if (zc_mcrosses(b, side, type == ZC_M_LIMIT, price)) {
@@ -1025,8 +1025,14 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
 #if defined(ZC_TARGET_HOST)
         uint32_t h = ahead[i % ZC_MATCH_AHEAD];
         if (i + ZC_MATCH_AHEAD < end) {
-            ahead[i % ZC_MATCH_AHEAD] = zc_mhash(b, orders[i + ZC_MATCH_AHEAD].id);
-            zc_mhint_bucket_at(b, ahead[i % ZC_MATCH_AHEAD]);
+            uint32_t ha = zc_mhash(b, orders[i + ZC_MATCH_AHEAD].id);
+            ahead[i % ZC_MATCH_AHEAD] = ha;
+            zc_mhint_bucket_at(b, ha);
+            /* And the next bucket, which a lookup that misses may read and
+             * an erase always reads: for the last bucket of a line, the next
+             * line. Not for single orders, whose rest orders it made about
+             * 100 ns slower (bench/RESULTS.md, pass 6). */
+            zc_mhint_bucket_at(b, (ha + 1) & b->hmask);
         }
         uint32_t half = i + ZC_MATCH_AHEAD / 2;
         if (half < end && orders[half].type >= ZC_M_CANCEL)
