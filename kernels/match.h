@@ -334,8 +334,6 @@ ZC_FN void zc_minsert_at(const zc_mbook *b, uint64_t id, int32_t slot, uint32_t 
     b->hash[i].home = h;
 }
 
-ZC_FN void zc_minsert(const zc_mbook *b, uint64_t id, int32_t slot) { zc_minsert_at(b, id, slot, zc_mhash(b, id)); }
-
 /* Removes id (known to be present; bucket h) and shifts later members of its
  * probe run back, so lookups never need tombstones. */
 ZC_FN void zc_merase_at(const zc_mbook *b, uint64_t id, uint32_t h)
@@ -359,8 +357,6 @@ ZC_FN void zc_merase_at(const zc_mbook *b, uint64_t id, uint32_t h)
     }
     b->hash[i].slot1 = 0;
 }
-
-ZC_FN void zc_merase(const zc_mbook *b, uint64_t id) { zc_merase_at(b, id, zc_mhash(b, id)); }
 
 /* ---- levels ---- */
 
@@ -393,10 +389,13 @@ ZC_FN int zc_mbeyond(uint32_t side, int64_t price, int64_t p) { return zc_mkey(s
  * comparisons, whose outcomes no predictor can learn. */
 ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key, int64_t tick)
 {
-    if (n == 0 || zc_mkey(side, a[n - 1].price) < key)
+    if (n == 0)
+        return 0;
+    int64_t top = zc_mkey(side, a[n - 1].price);
+    if (top < key)
         return n;
     /* Keys lie within +-2^62, so the gap fits in 63 bits. */
-    uint64_t gap = (uint64_t)zc_mkey(side, a[n - 1].price) - (uint64_t)key;
+    uint64_t gap = (uint64_t)top - (uint64_t)key;
     if (tick != 1)
         gap /= (uint64_t)tick;
     uint32_t lo = gap < (uint64_t)(n - 1) ? n - 1 - (uint32_t)gap : 0;

@@ -49,6 +49,9 @@ static_assert(ZC_M_SELL == ZC_SIDE_SELL && ZC_M_MODIFY == ZC_ORDER_MODIFY && ZC_
 #define STREAM_AHEAD 16   /* orders between a cache hint and its use in partition and merge */
 #define TOP_LEVELS 32     /* levels per side hinted before a symbol's task */
 #define CONFIG_VERSION 1
+#define CONFIG_HEAD 16
+#define CONFIG_PER_SYMBOL 48
+
 /* The matcher is many small functions, and GCC inlined some of them into
  * the loops and called others out of line, with their argument set-up and
  * spills and the aliasing reloads a call boundary forces (bench/RESULTS.md,
@@ -59,8 +62,6 @@ static_assert(ZC_M_SELL == ZC_SIDE_SELL && ZC_M_MODIFY == ZC_ORDER_MODIFY && ZC_
 #else
 #define MATCH_LOOP
 #endif
-#define CONFIG_HEAD 16
-#define CONFIG_PER_SYMBOL 48
 
 enum { B_SLOTS, B_LEVELS, B_SIDES, B_HASH, B_DIRTY, B_SYMS, B_COUNT };
 
