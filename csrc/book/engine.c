@@ -141,6 +141,7 @@ struct zc_engine {
     size_t order_cap;
     zc_mtask *tasks;
     const zc_mevent **tbase;
+    const uint32_t **ccur; /* merge's event-count cursors, one per task */
     size_t task_cap;
     uint32_t *task_of;
     uint64_t *stamp;
@@ -230,14 +231,14 @@ static zc_mbook host_book(const zc_engine *e, uint32_t s)
 
 static void pack(zc_event *d, const zc_mevent *s)
 {
+    /* order_id .. remaining lie in the same order in both: one copy. */
+    static_assert(offsetof(zc_event, remaining) - offsetof(zc_event, order_id) ==
+                      offsetof(zc_mevent, remaining) - offsetof(zc_mevent, order_id),
+                  "zc_event and zc_mevent share the order_id .. remaining run");
     d->seq = s->seq;
     d->kind = s->kind;
     d->symbol = s->symbol;
-    d->order_id = s->order_id;
-    d->maker_id = s->maker_id;
-    d->price = s->price;
-    d->qty = s->qty;
-    d->remaining = s->remaining;
+    memcpy(&d->order_id, &s->order_id, offsetof(zc_mevent, remaining) + 8 - offsetof(zc_mevent, order_id));
     d->reason = s->reason;
 }
 
@@ -542,7 +543,10 @@ static int reserve_tasks(zc_engine *e, size_t n)
     const zc_mevent **tbase = realloc(e->tbase, cap * sizeof *tbase);
     if (tbase)
         e->tbase = tbase;
-    if (!tasks || !tbase)
+    const uint32_t **ccur = realloc(e->ccur, cap * sizeof *ccur);
+    if (ccur)
+        e->ccur = ccur;
+    if (!tasks || !tbase || !ccur)
         return 0;
     e->task_cap = cap;
     return 1;
@@ -930,23 +934,27 @@ static zc_status merge(zc_engine *e, const zc_order *orders, size_t n, uint64_t 
     total += n - grouped;
     zc_event *dst;
     ZC_CHECK(sink_dest(e, sink, total, &dst));
-    /* Event counts are by position in the sorted batch (zc_match_run). */
-    for (uint32_t t = 0; t < nt; t++) {
-        e->tasks[t].ev_off = 0;               /* event read cursor */
-        e->tasks[t].done = e->tasks[t].begin; /* order read cursor */
-    }
+    /* Each task's events and event counts (by position in the sorted
+     * batch, zc_match_run) are read in order, from the cursors e->tbase[t]
+     * and e->ccur[t]. They are held in locals: the copies in pack may alias
+     * any memory, and would make the compiler reload fields of e after each
+     * event. */
+    const uint32_t **ccur = e->ccur, *otask = e->otask;
+    const zc_mevent **cur = e->tbase;
+    for (uint32_t t = 0; t < nt; t++)
+        ccur[t] = e->evcount + e->tasks[t].begin;
     for (size_t i = 0; i < n; i++) {
-        /* Each task's buffers are read in order, but the streams interleave
-         * (one per symbol): the events and count of the order STREAM_AHEAD
-         * ahead, at its task's read cursors, are asked for early. */
-        if (i + STREAM_AHEAD < n && e->otask[i + STREAM_AHEAD] != NO_TASK) {
-            uint32_t u = e->otask[i + STREAM_AHEAD];
-            const char *p = (const char *)(e->tbase[u] + e->tasks[u].ev_off);
+        /* The streams interleave (one per symbol), too many for the
+         * hardware prefetcher: the events and count of the order
+         * STREAM_AHEAD ahead are asked for early. */
+        if (i + STREAM_AHEAD < n && otask[i + STREAM_AHEAD] != NO_TASK) {
+            uint32_t u = otask[i + STREAM_AHEAD];
+            const char *p = (const char *)cur[u];
             __builtin_prefetch(p);
             __builtin_prefetch(p + sizeof(zc_mevent) - 1);
-            __builtin_prefetch(&e->evcount[e->tasks[u].done]);
+            __builtin_prefetch(ccur[u]);
         }
-        uint32_t t = e->otask[i];
+        uint32_t t = otask[i];
         if (t == NO_TASK) {
             const zc_order *o = &orders[i];
             zc_mevent r = {seq0 + i, o->id, 0, o->price, o->qty, 0, o->symbol, ZC_REASON_UNKNOWN_SYMBOL,
@@ -954,11 +962,13 @@ static zc_status merge(zc_engine *e, const zc_order *orders, size_t n, uint64_t 
             pack(dst++, &r);
             continue;
         }
-        const zc_mevent *src = e->tbase[t] + e->tasks[t].ev_off;
-        uint32_t k = e->evcount[e->tasks[t].done++];
-        for (uint32_t j = 0; j < k; j++)
-            pack(dst++, &src[j]);
-        e->tasks[t].ev_off += k;
+        /* Every order has an event. */
+        const zc_mevent *src = cur[t];
+        uint32_t k = *ccur[t]++;
+        cur[t] = src + k;
+        do
+            pack(dst++, src++);
+        while (--k);
     }
     *m = total;
     return sink_finish(e, sink, total);
@@ -1895,6 +1905,7 @@ void zc_engine_destroy(zc_engine *e)
     free(e->evcount);
     free(e->tasks);
     free(e->tbase);
+    free(e->ccur);
     free(e->task_of);
     free(e->stamp);
     free(e->mode);
