@@ -244,15 +244,18 @@ static void pack(zc_event *d, const zc_mevent *s)
 
 static void decode(zc_morder *m, const zc_order *o, uint64_t seq)
 {
+    /* price and qty are adjacent in both, as are side, type, tif and stp:
+     * copied as runs (these loops write every order of a batch). */
+    static_assert(offsetof(zc_order, qty) == offsetof(zc_order, price) + 8 &&
+                      offsetof(zc_morder, qty) == offsetof(zc_morder, price) + 8 &&
+                      offsetof(zc_order, stp) == offsetof(zc_order, side) + 3 &&
+                      offsetof(zc_morder, stp) == offsetof(zc_morder, side) + 3,
+                  "zc_order and zc_morder share the price, qty and side .. stp runs");
     m->id = o->id;
-    m->price = o->price;
-    m->qty = o->qty;
+    memcpy(&m->price, &o->price, 16);
     m->seq = seq;
     m->trader = o->trader;
-    m->side = o->side;
-    m->type = o->type;
-    m->tif = o->tif;
-    m->stp = o->stp;
+    memcpy(&m->side, &o->side, 4);
 }
 
 static zc_status dev_reserve(zc_engine *e, zc_devbuf **b, size_t *have, size_t need)
@@ -559,45 +562,49 @@ static zc_status partition(zc_engine *e, const zc_order *orders, size_t n, uint6
     size_t tmax = n < e->nsym ? n : e->nsym;
     if (!reserve_orders(e, n) || !reserve_tasks(e, tmax))
         return ZC_ERR(ZC_ERR_OUT_OF_MEMORY, "batch of %zu orders", n);
-    uint64_t gen = ++e->gen;
-    uint32_t nt = 0;
+    /* Locals: the copies in decode may alias any memory, and would make
+     * the compiler reload fields of e after each order. */
+    uint64_t gen = ++e->gen, *stamp = e->stamp;
+    uint32_t nt = 0, nsym = e->nsym, *otask = e->otask, *task_of = e->task_of;
+    zc_mtask *tasks = e->tasks;
+    zc_morder *sorted = e->sorted;
     for (size_t i = 0; i < n; i++) {
         uint32_t s = orders[i].symbol;
-        if (s >= e->nsym) {
-            e->otask[i] = NO_TASK;
+        if (s >= nsym) {
+            otask[i] = NO_TASK;
             continue;
         }
-        if (e->stamp[s] != gen) {
-            e->stamp[s] = gen;
-            e->task_of[s] = nt;
-            memset(&e->tasks[nt], 0, sizeof e->tasks[nt]);
-            e->tasks[nt].symbol = s;
+        if (stamp[s] != gen) {
+            stamp[s] = gen;
+            task_of[s] = nt;
+            memset(&tasks[nt], 0, sizeof tasks[nt]);
+            tasks[nt].symbol = s;
             nt++;
         }
-        uint32_t t = e->task_of[s];
-        e->otask[i] = t;
-        e->tasks[t].end++;
+        uint32_t t = task_of[s];
+        otask[i] = t;
+        tasks[t].end++;
     }
     uint32_t at = 0;
     for (uint32_t t = 0; t < nt; t++) {
-        uint32_t cnt = e->tasks[t].end;
-        e->tasks[t].begin = at;
-        e->tasks[t].done = at; /* scatter cursor */
+        uint32_t cnt = tasks[t].end;
+        tasks[t].begin = at;
+        tasks[t].done = at; /* scatter cursor */
         at += cnt;
-        e->tasks[t].end = at;
+        tasks[t].end = at;
     }
     for (size_t i = 0; i < n; i++) {
         /* The scatter writes one stream per symbol, too many for the
          * hardware prefetcher: the line the order STREAM_AHEAD ahead goes to
          * is asked for early. */
-        if (i + STREAM_AHEAD < n && e->otask[i + STREAM_AHEAD] != NO_TASK)
-            __builtin_prefetch(&e->sorted[e->tasks[e->otask[i + STREAM_AHEAD]].done], 1);
-        uint32_t t = e->otask[i];
+        if (i + STREAM_AHEAD < n && otask[i + STREAM_AHEAD] != NO_TASK)
+            __builtin_prefetch(&sorted[tasks[otask[i + STREAM_AHEAD]].done], 1);
+        uint32_t t = otask[i];
         if (t != NO_TASK)
-            decode(&e->sorted[e->tasks[t].done++], &orders[i], seq0 + i);
+            decode(&sorted[tasks[t].done++], &orders[i], seq0 + i);
     }
     for (uint32_t t = 0; t < nt; t++)
-        e->tasks[t].done = 0;
+        tasks[t].done = 0;
     *ntasks = nt;
     return ZC_OK;
 }
