@@ -1036,14 +1036,18 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
         uint32_t half = i + ZC_MATCH_AHEAD / 2;
         if (half < end && orders[half].type >= ZC_M_CANCEL)
             zc_mprefetch_slot_at(b, orders[half].id, ahead[half % ZC_MATCH_AHEAD]);
+        /* The order is read in place: in this register-starved loop a copy
+         * goes field by field to the stack, its bytes reloaded as wider
+         * words (bench/RESULTS.md, pass 7). */
+        const zc_morder *o = &orders[i];
 #else
         uint32_t h = zc_mhash(b, orders[i].id);
+        zc_morder copy = orders[i], *o = &copy;
 #endif
-        zc_morder o = orders[i];
         uint64_t room = cap - *used;
-        if (room < 3 + (uint64_t)b->sym->count && room < zc_mbound(b, &o))
+        if (room < 3 + (uint64_t)b->sym->count && room < zc_mbound(b, o))
             return i;
-        uint32_t k = zc_match_order_at(b, &o, h, ev + *used);
+        uint32_t k = zc_match_order_at(b, o, h, ev + *used);
         evcount[i] = k;
         *used += k;
     }
