@@ -101,7 +101,7 @@ typedef struct zc_mlevel {
 } zc_mlevel; /* 32 bytes */
 
 typedef struct zc_mref {
-    int64_t price;
+    int64_t key; /* zc_mkey(side, price): ascending along a side */
     int32_t level;
     int32_t pad;
 } zc_mref; /* 16 bytes */
@@ -370,15 +370,19 @@ ZC_FN ZC_GLOBAL zc_mref *zc_mside(const zc_mbook *b, uint32_t side)
 
 /* Sort key: ascending along a side array for both sides: the price for
  * bids, its negation for asks (|price| <= 2^62; wraps, never traps, for the
- * unvalidated prices that cache hints and event bounds may see). */
+ * unvalidated prices that cache hints and event bounds may see). The side
+ * arrays hold keys, not prices, so that searches and limit checks compare
+ * them as they are; a key is its own inverse: zc_mkey(side, key) is the
+ * price. */
 ZC_FN int64_t zc_mkey(uint32_t side, int64_t price)
 {
     uint64_t m = 0 - (uint64_t)(side & 1u);
     return (int64_t)(((uint64_t)price ^ m) - m);
 }
 
-/* Is price p beyond the limit of a taker on `side` limited at `price`? */
-ZC_FN int zc_mbeyond(uint32_t side, int64_t price, int64_t p) { return zc_mkey(side, price) < zc_mkey(side, p); }
+/* A taker on `side` limited at `price` reaches the opposite entries whose
+ * key is at least this. */
+ZC_FN int64_t zc_mlimit(uint32_t side, int64_t price) { return zc_mkey(side ^ 1u, price); }
 
 /* Index of the first entry whose key is >= key (n when none), for entries
  * whose prices are distinct multiples of tick. At most (top - key) / tick + 1
@@ -387,11 +391,11 @@ ZC_FN int zc_mbeyond(uint32_t side, int64_t price, int64_t p) { return zc_mkey(s
  * usual case, the entry there is the answer, found with one probe. Otherwise
  * the rest of that bracket is bisected without branching on the
  * comparisons, whose outcomes no predictor can learn. */
-ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, int64_t key, int64_t tick)
+ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, int64_t key, int64_t tick)
 {
     if (n == 0)
         return 0;
-    int64_t top = zc_mkey(side, a[n - 1].price);
+    int64_t top = a[n - 1].key;
     if (top < key)
         return n;
     /* Keys lie within +-2^62, so the gap fits in 63 bits. */
@@ -399,14 +403,14 @@ ZC_FN uint32_t zc_mlower(ZC_GLOBAL const zc_mref *a, uint32_t n, uint32_t side, 
     if (tick != 1)
         gap /= (uint64_t)tick;
     uint32_t lo = gap < (uint64_t)(n - 1) ? n - 1 - (uint32_t)gap : 0;
-    if (zc_mkey(side, a[lo].price) >= key)
+    if (a[lo].key >= key)
         return lo;
     /* The answer lies in (lo, n - 1], and a[n - 1] is not below key. */
     lo++;
     uint32_t len = n - lo;
     while (len > 1) {
         uint32_t part = len / 2;
-        lo += part & (0u - (uint32_t)(zc_mkey(side, a[lo + part - 1].price) < key));
+        lo += part & (0u - (uint32_t)(a[lo + part - 1].key < key));
         len -= part;
     }
     return lo;
@@ -426,8 +430,8 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
     int64_t key = zc_mkey(side, price);
-    uint32_t pos = zc_mlower(a, n, side, key, b->sym->tick);
-    if (pos < n && a[pos].price == price)
+    uint32_t pos = zc_mlower(a, n, key, b->sym->tick);
+    if (pos < n && a[pos].key == key)
         return a[pos].level;
     int32_t lv;
     if (b->sym->free_level) {
@@ -445,7 +449,7 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     l->count = 0;
     for (uint32_t i = n; i > pos; i--)
         a[i] = a[i - 1];
-    a[pos].price = price;
+    a[pos].key = key;
     a[pos].level = lv;
     a[pos].pad = 0;
     b->sym->nlev[side] = n + 1;
@@ -456,7 +460,7 @@ ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
 {
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
-    uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, b->level[lv].price), b->sym->tick);
+    uint32_t pos = zc_mlower(a, n, zc_mkey(side, b->level[lv].price), b->sym->tick);
     for (uint32_t i = pos; i + 1 < n; i++)
         a[i] = a[i + 1];
     b->sym->nlev[side] = n - 1;
@@ -629,7 +633,7 @@ ZC_FN ZC_GLOBAL const zc_mlevel *zc_mreach(const zc_mbook *b, uint32_t side, int
     if (k >= n)
         return 0;
     ZC_GLOBAL const zc_mref *r = &zc_mside(b, opp)[n - 1 - k];
-    if (has_limit && zc_mbeyond(side, price, r->price))
+    if (has_limit && r->key < zc_mlimit(side, price))
         return 0;
     return &b->level[r->level];
 }
@@ -706,12 +710,13 @@ ZC_FN int64_t zc_mtake(const zc_mbook *b, uint32_t side, int has_limit, int64_t 
 #endif
     *stopped = 0;
     zc_mhint_makers(b, side, has_limit, price, qty);
+    int64_t lim = zc_mlimit(side, price);
     while (qty > 0 && b->sym->nlev[opp] > 0) {
         ZC_GLOBAL zc_mref *top = &a[b->sym->nlev[opp] - 1];
-        int64_t p = top->price;
-        if (has_limit && zc_mbeyond(side, price, p))
+        if (has_limit && top->key < lim)
             break;
         int32_t lv = top->level;
+        int64_t p = b->level[lv].price;
         /* The level may be dropped below once its last order goes. */
         int32_t s = b->level[lv].head;
         uint32_t left = b->level[lv].count;
@@ -990,8 +995,9 @@ ZC_FN void zc_mprefetch_now(const zc_mbook *b, uint32_t type, uint32_t side, uin
          * yet). */
         ZC_GLOBAL const zc_mref *a = zc_mside(b, side);
         uint32_t n = b->sym->nlev[side];
-        uint32_t pos = zc_mlower(a, n, side, zc_mkey(side, price), b->sym->tick);
-        if (pos < n && a[pos].price == price) {
+        int64_t key = zc_mkey(side, price);
+        uint32_t pos = zc_mlower(a, n, key, b->sym->tick);
+        if (pos < n && a[pos].key == key) {
             /* The tail and the order before it both get links to it. */
             ZC_GLOBAL const zc_mlevel *l = &b->level[a[pos].level];
             __builtin_prefetch(&b->slot[l->tail]);
@@ -1077,11 +1083,11 @@ ZC_FN void zc_auction_price(const zc_mbook *b, int64_t *price, int64_t *volume, 
     int64_t below = 0, supply = 0;
     while (i < nb || j > 0) {
         int64_t p;
-        if (j == 0 || (i < nb && bid[i].price <= ask[j - 1].price))
-            p = bid[i].price;
+        if (j == 0 || (i < nb && bid[i].key <= zc_mkey(ZC_M_SELL, ask[j - 1].key)))
+            p = bid[i].key;
         else
-            p = ask[j - 1].price;
-        while (j > 0 && ask[j - 1].price <= p) {
+            p = zc_mkey(ZC_M_SELL, ask[j - 1].key);
+        while (j > 0 && zc_mkey(ZC_M_SELL, ask[j - 1].key) <= p) {
             supply += b->level[ask[j - 1].level].qty;
             j--;
         }
@@ -1095,7 +1101,7 @@ ZC_FN void zc_auction_price(const zc_mbook *b, int64_t *price, int64_t *volume, 
             best_dist = dist;
             best_p = p;
         }
-        while (i < nb && bid[i].price <= p) {
+        while (i < nb && bid[i].key <= p) {
             below += b->level[bid[i].level].qty;
             i++;
         }
@@ -1221,7 +1227,7 @@ ZC_GROUP_FN uint32_t zc_auction_first_bid(ZC_GLOBAL const zc_mref *bid, uint32_t
     uint32_t lo = 0, hi = nb;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (bid[mid].price < p)
+        if (bid[mid].key < p)
             lo = mid + 1;
         else
             hi = mid;
@@ -1235,7 +1241,7 @@ ZC_GROUP_FN uint32_t zc_auction_first_ask(ZC_GLOBAL const zc_mref *ask, uint32_t
     uint32_t lo = 0, hi = na;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (ask[mid].price > p)
+        if (zc_mkey(ZC_M_SELL, ask[mid].key) > p)
             lo = mid + 1;
         else
             hi = mid;
@@ -1266,12 +1272,12 @@ ZC_GROUP_FN void zc_auction_price_group(const zc_mbook *b, ZC_GLOBAL int64_t *sc
         zc_mclear x;
         int64_t d, s;
         if (c < nb) {
-            x.price = bid[c].price;
+            x.price = bid[c].key;
             d = demand[c];
             uint32_t k = zc_auction_first_ask(ask, na, x.price);
             s = k < na ? supply[k] : 0;
         } else {
-            x.price = ask[c - nb].price;
+            x.price = zc_mkey(ZC_M_SELL, ask[c - nb].key);
             s = supply[c - nb];
             uint32_t k = zc_auction_first_bid(bid, nb, x.price);
             d = k < nb ? demand[k] : 0;

@@ -1379,10 +1379,11 @@ static zc_status crossed(zc_engine *e, uint32_t s, int *out)
         ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + sym.nlev[0] - 1) * sizeof bid, &bid, sizeof bid));
         ZC_CHECK(zc_buf_read(e->dbook[B_SIDES], (base + zc_mask_offset(e->cap) + sym.nlev[1] - 1) * sizeof ask, &ask,
                              sizeof ask));
-        *out = bid.price >= ask.price;
+        *out = bid.key >= zc_mkey(ZC_M_SELL, ask.key);
         return ZC_OK;
     }
-    *out = b.sym->nlev[0] && b.sym->nlev[1] && b.bids[b.sym->nlev[0] - 1].price >= b.asks[b.sym->nlev[1] - 1].price;
+    *out = b.sym->nlev[0] && b.sym->nlev[1] &&
+           b.bids[b.sym->nlev[0] - 1].key >= zc_mkey(ZC_M_SELL, b.asks[b.sym->nlev[1] - 1].key);
     return ZC_OK;
 }
 

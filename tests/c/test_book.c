@@ -260,29 +260,31 @@ static void test_level_search(void **state)
         assert_int_equal(zc_mkey(side, 12345), side == ZC_M_BUY ? 12345 : -12345);
         assert_int_equal(zc_mkey(side, -big), side == ZC_M_BUY ? -big : big);
         assert_int_equal(zc_mkey(side, big), side == ZC_M_BUY ? big : -big);
+        /* A taker limited at `price` reaches an opposite entry at p. */
         for (int64_t price = 98; price <= 102; price++)
             for (int64_t p = 98; p <= 102; p++)
-                assert_int_equal(zc_mbeyond(side, price, p), side == ZC_M_BUY ? price < p : price > p);
-        for (size_t g = 0; g < sizeof grids / sizeof grids[0]; g++) {
-            int64_t tick = grids[g].tick;
-            zc_mref a[MAXN];
-            for (uint32_t n = 0; n <= MAXN; n++) {
-                /* Keys ascending on multiples of the tick (prices descending
-                 * on the ask side); with n > 1, the first is far below. */
-                int64_t k = -42;
-                for (uint32_t i = 0; i < n; i++) {
-                    k += tick * (grids[g].step ? grids[g].step / tick : holes[(i + n) % (sizeof holes / sizeof holes[0])]);
-                    int64_t key = i == 0 && n > 1 ? k - (big / 2 / 6) * 6 : k;
-                    a[i].price = side == ZC_M_BUY ? key : -key;
-                    a[i].level = (int32_t)i;
-                    a[i].pad = 0;
-                }
-                for (int64_t key = -big; key <= k + 3; key = key == -big ? -45 : key + 1) {
-                    uint32_t want = 0;
-                    while (want < n && zc_mkey(side, a[want].price) < key)
-                        want++;
-                    assert_int_equal(zc_mlower(a, n, side, key, tick), want);
-                }
+                assert_int_equal(zc_mkey(side ^ 1u, p) >= zc_mlimit(side, price),
+                                 side == ZC_M_BUY ? p <= price : p >= price);
+    }
+    /* Side arrays hold keys, whatever the side. */
+    for (size_t g = 0; g < sizeof grids / sizeof grids[0]; g++) {
+        int64_t tick = grids[g].tick;
+        zc_mref a[MAXN];
+        for (uint32_t n = 0; n <= MAXN; n++) {
+            /* Keys ascending on multiples of the tick; with n > 1, the
+             * first is far below. */
+            int64_t k = -42;
+            for (uint32_t i = 0; i < n; i++) {
+                k += tick * (grids[g].step ? grids[g].step / tick : holes[(i + n) % (sizeof holes / sizeof holes[0])]);
+                a[i].key = i == 0 && n > 1 ? k - (big / 2 / 6) * 6 : k;
+                a[i].level = (int32_t)i;
+                a[i].pad = 0;
+            }
+            for (int64_t key = -big; key <= k + 3; key = key == -big ? -45 : key + 1) {
+                uint32_t want = 0;
+                while (want < n && a[want].key < key)
+                    want++;
+                assert_int_equal(zc_mlower(a, n, key, tick), want);
             }
         }
     }
