@@ -782,8 +782,11 @@ ZC_FN void zc_menter(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t s
         zc_memit(ev, n, seq, ZC_M_EXPIRE, b->symbol, id, 0, shown, qty, 0, ZC_M_R_NONE);
         return;
     }
-    int stopped;
-    int64_t left = zc_mtake(b, side, has_limit, price, qty, id, trader, stp, seq, ev, n, &stopped);
+    /* Most orders do not cross: they skip the walk's set-up. */
+    int stopped = 0;
+    int64_t left = qty;
+    if (zc_mcrosses(b, side, has_limit, price))
+        left = zc_mtake(b, side, has_limit, price, qty, id, trader, stp, seq, ev, n, &stopped);
     if (stopped || left == 0)
         return;
     if (has_limit && (tif == ZC_M_GTC || tif == ZC_M_POST_ONLY))
