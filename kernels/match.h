@@ -965,9 +965,10 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
 /* Cache hints for orders processed soon (host only; nothing here changes the
  * book). Ids hash to random buckets: the caller hints the bucket of the
  * order ZC_MATCH_AHEAD ahead and, that bucket being cached by then, the slot
- * a cancel or modify half as far ahead names, so the misses overlap. Looking
- * up more lines ahead (levels, FIFO neighbours, makers) cost batches more
- * than it saved (bench/RESULTS.md). */
+ * a cancel or modify half as far ahead names, and, that slot being cached,
+ * the FIFO neighbours a cancel a quarter as far ahead will write, so the
+ * misses overlap. Looking up levels and makers ahead cost batches more than
+ * it saved (bench/RESULTS.md, passes 4 and 7). */
 #define ZC_MATCH_AHEAD 8
 
 ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
@@ -978,6 +979,22 @@ ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
 }
 
 ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id) { zc_mprefetch_slot_at(b, id, zc_mhash(b, id)); }
+
+/* Write hints for the FIFO neighbours a cancel's unlink will write, once its
+ * slot is cached (hinted at ZC_MATCH_AHEAD / 2). zc_mcancel hints the same
+ * lines for a single order; one helper shared by the two changed GCC's code
+ * for the whole batch loop and lost the gain (bench/RESULTS.md, pass 7). */
+ZC_FN void zc_mprefetch_unlink_at(const zc_mbook *b, uint64_t id, uint32_t h)
+{
+    int32_t s = zc_mfind_at(b, id, h);
+    if (s < 0)
+        return;
+    ZC_GLOBAL const zc_mslot *o = &b->slot[s];
+    int32_t near[4] = {o->prev, o->prev2, o->next, o->next2};
+    for (int k = 0; k < 4; k++)
+        if (near[k] >= 0)
+            __builtin_prefetch(&b->slot[near[k]], 1);
+}
 
 /* For an order about to run with no hint given earlier (the first orders of
  * a call, a single order above all): its bucket and the slots it will reach
@@ -1045,6 +1062,9 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
         uint32_t half = i + ZC_MATCH_AHEAD / 2;
         if (half < end && orders[half].type >= ZC_M_CANCEL)
             zc_mprefetch_slot_at(b, orders[half].id, ahead[half % ZC_MATCH_AHEAD]);
+        uint32_t quarter = i + ZC_MATCH_AHEAD / 4;
+        if (quarter < end && orders[quarter].type == ZC_M_CANCEL)
+            zc_mprefetch_unlink_at(b, orders[quarter].id, ahead[quarter % ZC_MATCH_AHEAD]);
         /* The order is read in place: in this register-starved loop a copy
          * goes field by field to the stack, its bytes reloaded as wider
          * words (bench/RESULTS.md, pass 7). */
