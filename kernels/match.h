@@ -17,7 +17,9 @@
  *           the tail; freed levels form a stack above which lie the never
  *           used ones.
  *   sides   per side, the active levels sorted so that the best is last:
- *           bids by ascending price, asks by descending price. New levels
+ *           bids by ascending price, asks by descending price, each entry
+ *           holding its level and its sort key (zc_mkey: the price, negated
+ *           for asks), so that one comparison serves both sides. New levels
  *           near the top, the common case, move few entries. Levels and
  *           sides are at staggered per-symbol strides (zc_mlevel_stride).
  *   hash    open addressing with linear probing over `hsize` (a power of two,
