@@ -970,7 +970,7 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
  * a cancel or modify half as far ahead names, and, that slot being cached,
  * the FIFO neighbours a cancel a quarter as far ahead will write, so the
  * misses overlap. Looking up levels and makers ahead cost batches more than
- * it saved (bench/RESULTS.md, passes 4 and 7). */
+ * it saved (bench/RESULTS.md, passes 2 and 7). */
 #define ZC_MATCH_AHEAD 8
 
 ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
@@ -1102,7 +1102,8 @@ ZC_FN void zc_auction_price(const zc_mbook *b, int64_t *price, int64_t *volume, 
     int64_t ref = b->sym->last_price;
     int64_t best_v = 0, best_imb = 0, best_dist = 0, best_p = 0;
     /* Candidate prices in ascending order: bids run up from index 0, asks
-     * from index na - 1 down. below = bid quantity priced under p,
+     * from index na - 1 down (a bid's key is its price, an ask's is the
+     * negated price). below = bid quantity priced under p,
      * supply = ask quantity priced at or under p. */
     uint32_t i = 0, j = na;
     int64_t below = 0, supply = 0;
@@ -1246,7 +1247,8 @@ ZC_GROUP_FN void zc_auction_suffix_sums(const zc_mbook *b, ZC_GLOBAL const zc_mr
     }
 }
 
-/* Index of the first bid priced >= p (bids ascend), nb when none. */
+/* Index of the first bid priced >= p (bids ascend; their keys are their
+ * prices), nb when none. */
 ZC_GROUP_FN uint32_t zc_auction_first_bid(ZC_GLOBAL const zc_mref *bid, uint32_t nb, int64_t p)
 {
     uint32_t lo = 0, hi = nb;
