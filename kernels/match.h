@@ -970,8 +970,9 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
  * a cancel or modify half as far ahead names, and, that slot being cached,
  * the FIFO neighbours a cancel a quarter as far ahead will write, so the
  * misses overlap. Looking up levels and makers ahead cost batches more than
- * it saved (bench/RESULTS.md, passes 2 and 7). */
-#define ZC_MATCH_AHEAD 8
+ * it saved (bench/RESULTS.md, passes 2 and 7). Sixteen orders: with eight,
+ * batches were 5% slower on pass 8's host, and no faster on pass 6's. */
+#define ZC_MATCH_AHEAD 16
 
 ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
 {
