@@ -23,12 +23,13 @@
  *           near the top, the common case, move few entries. Levels and
  *           sides are at staggered per-symbol strides (zc_mlevel_stride).
  *   hash    open addressing with linear probing over `hsize` (a power of two,
- *           at least 2 * cap) buckets holding an order id, its slot + 1
- *           (0: an empty bucket) and its home bucket in one 16-byte record,
- *           so a probe touches one cache line, with backward-shift deletion
- *           (no tombstones, no rehashing of the entries it moves). The
- *           bucket comes from a keyed mix of the id, so colliding ids cannot
- *           be chosen without the key; results never depend on the key.
+ *           at least 2 * cap) buckets, each an 8-byte record of an order's
+ *           slot + 1 (0: an empty bucket) and its tag, a keyed 32-bit mix
+ *           of its id whose low bits are its home bucket; the id itself is
+ *           read from the slot when the tags match. Backward-shift deletion
+ *           (no tombstones, no rehashing of the entries it moves). Without
+ *           the key, colliding ids cannot be chosen; results never depend
+ *           on the key.
  *   dirty   slots changed since the state root was last updated, each once.
  * Stack links (free_slot, a free slot's next, free_level, next_free) hold an
  * index + 1, 0 ending the stack. Sums of quantities cannot overflow:
@@ -161,13 +162,15 @@ typedef struct zc_mtask {
     uint32_t pad;
 } zc_mtask; /* 56 bytes */
 
-/* One hash bucket: an order id, its slot and its home bucket (kept so that
- * deletion shifts entries back without rehashing them). */
+/* One hash bucket: a resting order's tag (zc_mhash of its id; its low bits
+ * are the home bucket, which backward-shift deletion needs) and slot. Eight
+ * buckets to a line, half the table of a record holding the id: the books
+ * outgrow the cache and each order reads a random bucket, so the smaller
+ * table misses less (bench/RESULTS.md, pass 8). */
 typedef struct zc_mbucket {
-    uint64_t id;
+    uint32_t tag;
     uint32_t slot1; /* slot + 1; 0 when empty */
-    uint32_t home;
-} zc_mbucket; /* 16 bytes */
+} zc_mbucket; /* 8 bytes */
 
 /* Erasures a taker's walk defers: a maker's bucket is known only once its
  * slot has arrived, and erasing it at once would wait for that second miss
@@ -177,8 +180,8 @@ typedef struct zc_mbucket {
 #define ZC_MERASE_QUEUE 16
 
 typedef struct zc_merase_q {
-    uint64_t id[ZC_MERASE_QUEUE];
-    uint32_t h[ZC_MERASE_QUEUE]; /* their buckets (zc_mhash) */
+    int32_t slot[ZC_MERASE_QUEUE]; /* the erased orders' former slots */
+    uint32_t h[ZC_MERASE_QUEUE];   /* and tags (zc_mhash) */
     uint32_t n;
 } zc_merase_q;
 
@@ -277,13 +280,14 @@ ZC_FN int64_t zc_mmin(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* ---- order-id hash ---- */
 
+/* The tag of order id: its home bucket is tag & hmask. */
 ZC_FN uint32_t zc_mhash(const zc_mbook *b, uint64_t id)
 {
     uint64_t h = (id ^ b->k0) * 0x9E3779B97F4A7C15ull;
     h ^= h >> 32;
     h = (h ^ b->k1) * 0xD6E8FEB86659FD93ull;
     h ^= h >> 32;
-    return (uint32_t)h & b->hmask;
+    return (uint32_t)h;
 }
 
 /* Cache hints, host only (nothing on devices; a hint never changes
@@ -293,7 +297,7 @@ ZC_FN uint32_t zc_mhash(const zc_mbook *b, uint64_t id)
 ZC_FN void zc_mhint_bucket_at(const zc_mbook *b, uint32_t h)
 {
 #if defined(ZC_TARGET_HOST)
-    __builtin_prefetch(&b->hash[h]);
+    __builtin_prefetch(&b->hash[h & b->hmask]);
 #endif
 }
 
@@ -306,49 +310,53 @@ ZC_FN void zc_mhint_slot(const zc_mbook *b, int32_t s)
 #endif
 }
 
-/* Slot of order id, whose bucket is h (zc_mhash), or -1. The matcher
- * computes an order's bucket once, when it first hints it, and passes it on
- * to every lookup and change of the table the order makes. */
+/* Slot of order id, whose tag is h (zc_mhash), or -1. The matcher computes
+ * an order's tag once, when it first hints its bucket, and passes it on to
+ * every lookup and change of the table the order makes. Only a bucket with
+ * the same tag sends the lookup to its slot to compare ids: the lookup of
+ * an absent id reads the table alone. */
 ZC_FN int32_t zc_mfind_at(const zc_mbook *b, uint64_t id, uint32_t h)
 {
-    uint32_t i = h;
-    for (;;) {
+    for (uint32_t i = h & b->hmask;; i = (i + 1) & b->hmask) {
         ZC_GLOBAL const zc_mbucket *k = &b->hash[i];
         if (k->slot1 == 0)
             return -1;
-        if (k->id == id)
+        if (k->tag == h && b->slot[k->slot1 - 1].id == id)
             return (int32_t)k->slot1 - 1;
-        i = (i + 1) & b->hmask;
     }
 }
 
 ZC_FN int32_t zc_mfind(const zc_mbook *b, uint64_t id) { return zc_mfind_at(b, id, zc_mhash(b, id)); }
 
-/* id (bucket h) is known to be absent; the table is never full (hsize >= 2
- * cap). */
-ZC_FN void zc_minsert_at(const zc_mbook *b, uint64_t id, int32_t slot, uint32_t h)
+/* Adds the order in `slot`, whose id (tag h) is known to be absent; the
+ * table is never full (hsize >= 2 cap). */
+ZC_FN void zc_minsert_at(const zc_mbook *b, int32_t slot, uint32_t h)
 {
-    uint32_t i = h;
+    uint32_t i = h & b->hmask;
     while (b->hash[i].slot1 != 0)
         i = (i + 1) & b->hmask;
-    b->hash[i].id = id;
+    b->hash[i].tag = h;
     b->hash[i].slot1 = (uint32_t)slot + 1;
-    b->hash[i].home = h;
 }
 
-/* Removes id (known to be present; bucket h) and shifts later members of its
- * probe run back, so lookups never need tombstones. */
-ZC_FN void zc_merase_at(const zc_mbook *b, uint64_t id, uint32_t h)
+/* Removes the entry of the order that was in `slot` with tag h (known to be
+ * present) and shifts later members of its probe run back, so lookups never
+ * need tombstones. The slot may hold another order by now (an erasure
+ * deferred past a rest, zc_merase_q), whose own entry can lie in the same
+ * run: the entry is the one matching both slot and tag, and should the two
+ * orders' tags be equal too, the two entries are the same record and either
+ * may go. */
+ZC_FN void zc_merase_at(const zc_mbook *b, int32_t slot, uint32_t h)
 {
-    uint32_t i = h;
-    while (b->hash[i].id != id || b->hash[i].slot1 == 0)
+    uint32_t i = h & b->hmask;
+    while (b->hash[i].slot1 != (uint32_t)slot + 1 || b->hash[i].tag != h)
         i = (i + 1) & b->hmask;
     uint32_t j = i;
     for (;;) {
         j = (j + 1) & b->hmask;
         if (b->hash[j].slot1 == 0)
             break;
-        uint32_t home = b->hash[j].home;
+        uint32_t home = b->hash[j].tag & b->hmask;
         /* The entry at j may move to the hole at i unless its home lies
          * cyclically in (i, j]. */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -513,7 +521,7 @@ ZC_FN int32_t zc_mrest(const zc_mbook *b, uint64_t id, uint32_t trader, uint32_t
     l->qty += qty;
     l->count++;
     b->sym->count++;
-    zc_minsert_at(b, id, s, h);
+    zc_minsert_at(b, s, h);
     zc_mdirty(b, s);
     return s;
 }
@@ -561,10 +569,10 @@ ZC_FN void zc_munlink(const zc_mbook *b, int32_t s)
     zc_mdirty(b, s);
 }
 
-/* Removes the order in slot s, whose id's bucket is h. */
+/* Removes the order in slot s, whose id's tag is h. */
 ZC_FN void zc_mremove_at(const zc_mbook *b, int32_t s, uint32_t h)
 {
-    zc_merase_at(b, b->slot[s].id, h);
+    zc_merase_at(b, s, h);
     zc_munlink(b, s);
 }
 
@@ -573,7 +581,7 @@ ZC_FN void zc_mremove(const zc_mbook *b, int32_t s) { zc_mremove_at(b, s, zc_mha
 ZC_FN void zc_merase_flush(const zc_mbook *b, zc_merase_q *q)
 {
     for (uint32_t k = 0; k < q->n; k++)
-        zc_merase_at(b, q->id[k], q->h[k]);
+        zc_merase_at(b, q->slot[k], q->h[k]);
     q->n = 0;
 }
 
@@ -581,7 +589,7 @@ ZC_FN void zc_mremove_deferred(const zc_mbook *b, int32_t s, uint32_t h, zc_mera
 {
     if (q->n == ZC_MERASE_QUEUE)
         zc_merase_flush(b, q);
-    q->id[q->n] = b->slot[s].id;
+    q->slot[q->n] = s;
     q->h[q->n++] = h;
     zc_munlink(b, s);
 }
@@ -865,7 +873,7 @@ ZC_FN uint32_t zc_mcancel(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_
         /* The unlink writes the order's four FIFO neighbours, lines not
          * cached yet: the caller does it later, before anything reads this
          * book again, and the lines are asked for now. */
-        zc_merase_at(b, m->id, h);
+        zc_merase_at(b, s, h);
         int32_t near[4] = {m->prev, m->prev2, m->next, m->next2};
         for (int k = 0; k < 4; k++)
             if (near[k] >= 0)
@@ -908,7 +916,7 @@ ZC_FN uint32_t zc_mmodify(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_
     return n;
 }
 
-/* Processes one order of this symbol, whose id's bucket is h (zc_mhash);
+/* Processes one order of this symbol, whose id's tag is h (zc_mhash);
  * ev must have room for zc_mbound(b, o) events. Returns the number of events
  * written. */
 ZC_FN uint32_t zc_match_order_at(const zc_mbook *b, const zc_morder *o, uint32_t h, ZC_GLOBAL zc_mevent *ev)
@@ -974,14 +982,23 @@ ZC_FN uint64_t zc_mbound(const zc_mbook *b, const zc_morder *o)
  * batches were 5% slower on pass 8's host, and no faster on pass 6's. */
 #define ZC_MATCH_AHEAD 16
 
-ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint64_t id, uint32_t h)
+/* The slot of the first bucket with tag h: the order's, but for a tag
+ * shared with another order, which costs only a wasted hint (comparing ids
+ * would wait for the very line hinted). */
+ZC_FN void zc_mprefetch_slot_at(const zc_mbook *b, uint32_t h)
 {
-    int32_t s = zc_mfind_at(b, id, h);
-    if (s >= 0)
-        __builtin_prefetch(&b->slot[s]);
+    for (uint32_t i = h & b->hmask;; i = (i + 1) & b->hmask) {
+        ZC_GLOBAL const zc_mbucket *k = &b->hash[i];
+        if (k->slot1 == 0)
+            return;
+        if (k->tag == h) {
+            __builtin_prefetch(&b->slot[k->slot1 - 1]);
+            return;
+        }
+    }
 }
 
-ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id) { zc_mprefetch_slot_at(b, id, zc_mhash(b, id)); }
+ZC_FN void zc_mprefetch_slot(const zc_mbook *b, uint64_t id) { zc_mprefetch_slot_at(b, zc_mhash(b, id)); }
 
 /* Write hints for the FIFO neighbours a cancel's unlink will write, once its
  * slot is cached (hinted at ZC_MATCH_AHEAD / 2). zc_mcancel hints the same
@@ -1041,8 +1058,8 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
                             ZC_GLOBAL zc_mevent *ev, uint64_t cap, uint64_t *used, ZC_GLOBAL uint32_t *evcount)
 {
 #if defined(ZC_TARGET_HOST)
-    /* Each order's bucket, computed once, when it is hinted ZC_MATCH_AHEAD
-     * orders ahead (the first ones' before the loop). */
+    /* Each order's tag, computed once, when its bucket is hinted
+     * ZC_MATCH_AHEAD orders ahead (the first ones' before the loop). */
     uint32_t ahead[ZC_MATCH_AHEAD];
     for (uint32_t i = begin; i < end && i - begin < ZC_MATCH_AHEAD; i++) {
         ahead[i % ZC_MATCH_AHEAD] = zc_mhash(b, orders[i].id);
@@ -1060,11 +1077,11 @@ ZC_FN uint32_t zc_match_run(const zc_mbook *b, ZC_GLOBAL const zc_morder *orders
              * an erase always reads: for the last bucket of a line, the next
              * line. Not for single orders, whose rest orders it made about
              * 100 ns slower (bench/RESULTS.md, pass 6). */
-            zc_mhint_bucket_at(b, (ha + 1) & b->hmask);
+            zc_mhint_bucket_at(b, ha + 1);
         }
         uint32_t half = i + ZC_MATCH_AHEAD / 2;
         if (half < end && orders[half].type >= ZC_M_CANCEL)
-            zc_mprefetch_slot_at(b, orders[half].id, ahead[half % ZC_MATCH_AHEAD]);
+            zc_mprefetch_slot_at(b, ahead[half % ZC_MATCH_AHEAD]);
         uint32_t quarter = i + ZC_MATCH_AHEAD / 4;
         if (quarter < end && orders[quarter].type == ZC_M_CANCEL)
             zc_mprefetch_unlink_at(b, orders[quarter].id, ahead[quarter % ZC_MATCH_AHEAD]);

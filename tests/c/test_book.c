@@ -188,7 +188,7 @@ static uint64_t inv_odd(uint64_t a)
     return x;
 }
 
-/* An id whose keyed mix (zc_mhash before masking) is h. */
+/* An id whose 64-bit keyed mix (zc_mhash: its low 32 bits) is h. */
 static uint64_t id_for_hash(uint64_t h, uint64_t k0, uint64_t k1)
 {
     h ^= h >> 32;
@@ -204,19 +204,24 @@ static void test_hash_collisions(void **state)
     (void)state;
     enum { CAP = 1024, HSIZE = 2048, N = 900 };
     zc_mbucket *buckets = calloc(HSIZE, sizeof *buckets);
+    zc_mslot *slots = calloc(N, sizeof *slots);
     zc_mbook b;
     memset(&b, 0, sizeof b);
     b.hash = buckets;
+    b.slot = slots;
     b.hmask = HSIZE - 1;
     b.k0 = 0x1234567887654321ull;
     b.k1 = 0x0F0F0F0FF0F0F0F0ull;
     /* Every id lands in bucket 2040 (the run wraps past the end), plus
-     * a second cluster at bucket 5 that the first run overruns. */
+     * a second cluster at bucket 5 that the first run overruns; the ids of
+     * a cluster share their whole tag, so only their slots tell them apart.
+     * Order i rests in slot i. */
     uint64_t ids[N];
     for (int i = 0; i < N; i++) {
         uint64_t bucket = i % 3 ? 2040 : 5;
         ids[i] = id_for_hash(((uint64_t)(i + 1) << 32) | bucket, b.k0, b.k1);
         assert_int_equal(zc_mhash(&b, ids[i]), bucket);
+        slots[i].id = ids[i];
     }
     int present[N] = {0};
     uint32_t rng = 12345;
@@ -225,11 +230,11 @@ static void test_hash_collisions(void **state)
         int i = (int)((rng >> 8) % N);
         if (present[i]) {
             assert_int_equal(zc_mfind(&b, ids[i]), i);
-            zc_merase_at(&b, ids[i], zc_mhash(&b, ids[i]));
+            zc_merase_at(&b, i, zc_mhash(&b, ids[i]));
             present[i] = 0;
         } else {
             assert_int_equal(zc_mfind(&b, ids[i]), -1);
-            zc_minsert_at(&b, ids[i], i, zc_mhash(&b, ids[i]));
+            zc_minsert_at(&b, i, zc_mhash(&b, ids[i]));
             present[i] = 1;
         }
         if (round % 1000 == 0)
@@ -238,7 +243,54 @@ static void test_hash_collisions(void **state)
     }
     for (int j = 0; j < N; j++)
         assert_int_equal(zc_mfind(&b, ids[j]), present[j] ? j : -1);
+    free(slots);
     free(buckets);
+}
+
+/* An erasure deferred past a rest (zc_merase_q): the erased order's slot
+ * already holds a new order, whose entry is in the same probe run, with a
+ * different tag or with the same one. The erasure takes the old entry, and
+ * the new order stays findable. */
+static void test_hash_erase_reused_slot(void **state)
+{
+    (void)state;
+    enum { HSIZE = 16 };
+    for (int same_tag = 0; same_tag < 2; same_tag++) {
+        zc_mbucket buckets[HSIZE];
+        zc_mslot slots[4];
+        memset(buckets, 0, sizeof buckets);
+        memset(slots, 0, sizeof slots);
+        zc_mbook b;
+        memset(&b, 0, sizeof b);
+        b.hash = buckets;
+        b.slot = slots;
+        b.hmask = HSIZE - 1;
+        b.k0 = 3;
+        b.k1 = 5;
+        uint64_t old_id = id_for_hash((1ull << 32) | 0x107, b.k0, b.k1);
+        uint64_t new_id = id_for_hash((2ull << 32) | (same_tag ? 0x107 : 0x207), b.k0, b.k1);
+        uint64_t other = id_for_hash((3ull << 32) | 0x307, b.k0, b.k1);
+        /* old in slot 2, another order in slot 1, both homed at bucket 7;
+         * old leaves and new takes slot 2 before old's entry is erased. */
+        slots[2].id = old_id;
+        zc_minsert_at(&b, 2, zc_mhash(&b, old_id));
+        slots[1].id = other;
+        zc_minsert_at(&b, 1, zc_mhash(&b, other));
+        slots[2].id = new_id;
+        zc_minsert_at(&b, 2, zc_mhash(&b, new_id));
+        zc_merase_at(&b, 2, zc_mhash(&b, old_id));
+        assert_int_equal(zc_mfind(&b, old_id), -1);
+        assert_int_equal(zc_mfind(&b, new_id), 2);
+        assert_int_equal(zc_mfind(&b, other), 1);
+        int used = 0;
+        for (int i = 0; i < HSIZE; i++)
+            used += buckets[i].slot1 != 0;
+        assert_int_equal(used, 2);
+        /* The run closed up behind the erasure: both are in their home line
+         * from bucket 7 on, with no hole. */
+        assert_int_not_equal(buckets[7].slot1, 0);
+        assert_int_not_equal(buckets[8].slot1, 0);
+    }
 }
 
 /* The price-level search, its sort keys and the crossing test against
@@ -1105,6 +1157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),          cmocka_unit_test(test_cross_and_fills),
         cmocka_unit_test(test_rejects),          cmocka_unit_test(test_hash_collisions),
+        cmocka_unit_test(test_hash_erase_reused_slot),
         cmocka_unit_test(test_engine_colliding_ids), cmocka_unit_test(test_submit_into_overflow),
         cmocka_unit_test(test_auction),          cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
