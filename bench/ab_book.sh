@@ -8,26 +8,19 @@
 # must call the same internal interfaces as the working tree's other modules.
 # Exit status 1 when the two builds' events differ.
 set -e
-root=$(cd "$(dirname "$0")/.." && pwd)
 rev=${1:?usage: bench/ab_book.sh REV [N [MODE [CHUNK]]]}
 shift
+tool=ab_book
+. "$(dirname "$0")/tool_env.sh"
 if ! git -C "$root" rev-parse -q --verify "$rev^{commit}" >/dev/null; then
     echo "ab_book: $rev is not a revision of $root" >&2
     exit 2
 fi
-build=${ZC_BUILD_DIR:-$root/build}
-if [ ! -f "$build/lib/libzkclob.a" ] || [ ! -f "$build/zkclob.pc" ]; then
-    echo "ab_book: no library in $build: build first (make build)" >&2
-    exit 2
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 git -C "$root" archive "$rev" csrc kernels | tar -x -C "$tmp"
 cc -O3 -DNDEBUG -std=c11 -D_GNU_SOURCE -I"$tmp/csrc/include" -I"$tmp/csrc/book" \
     -c "$tmp/csrc/book/engine.c" -o "$tmp/old.o"
 nm --defined-only -g "$tmp/old.o" | awk '{print $3, "old_" $3}' >"$tmp/rename"
 objcopy --redefine-syms="$tmp/rename" "$tmp/old.o"
-private=$(sed -n 's/^Libs.private: //p' "$build/zkclob.pc")
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/csrc/include" -I"$root/bench" "$root/bench/ab_book.c" "$tmp/old.o" \
     "$build/lib/libzkclob.a" -o "$tmp/ab_book" $private
 "$tmp/ab_book" "$@"
