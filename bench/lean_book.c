@@ -272,8 +272,11 @@ static void lrest(lbook *b, const lorder *o, int64_t qty, uint32_t t)
     if (b->free_slot) {
         s = (int32_t)b->free_slot - 1;
         b->free_slot = (uint32_t)b->slot[s].next;
-        if (b->free_slot)
+        if (b->free_slot) {
+            /* The next order to rest takes the new top of the stack. */
             __builtin_prefetch(&b->slot[b->free_slot - 1]);
+            __builtin_prefetch(&b->seq[b->free_slot - 1], 1);
+        }
     } else {
         s = (int32_t)b->hwm++;
     }
@@ -396,14 +399,16 @@ static inline void lpack(zc_event *d, const levent *s)
     d->reason = s->reason;
 }
 
-/* The engine's hints for the order AHEAD on (its bucket), AHEAD / 2 on (a
- * cancel's slot) and AHEAD / 4 on (a cancel's FIFO neighbours). */
+/* The engine's hints for the order AHEAD on (its bucket and the next),
+ * AHEAD / 2 on (a cancel's slot) and AHEAD / 4 on (a cancel's FIFO
+ * neighbours). */
 static inline void lhints(const lbook *ba, const lorder *a, uint32_t *ta, const lbook *bh, const lorder *h,
                           uint32_t th, const lbook *bq, const lorder *q, uint32_t tq)
 {
     if (a) {
         *ta = ltag(a->id);
         __builtin_prefetch(&ba->hash[*ta & (HSIZE - 1)]);
+        __builtin_prefetch(&ba->hash[(*ta + 1) & (HSIZE - 1)]); /* an erasure's shift reads on */
     }
     if (h && h->type == ZC_ORDER_CANCEL) {
         for (uint32_t k = th;; k++) {
