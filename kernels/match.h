@@ -109,6 +109,9 @@ typedef struct zc_mref {
     int32_t pad;
 } zc_mref; /* 16 bytes */
 
+/* Entries per side of a symbol's level cache (zc_mnear). */
+#define ZC_MNEAR 32
+
 typedef struct zc_msym {
     int64_t tick, lot, min_price, max_price;
     int64_t last_price; /* last trade, or the configured reference */
@@ -121,7 +124,8 @@ typedef struct zc_msym {
     uint32_t slot_hwm;  /* slots at or above were never used */
     uint32_t level_hwm;
     uint32_t pad;
-} zc_msym; /* 80 bytes */
+    int32_t near[2][ZC_MNEAR]; /* level cache: a level of the side + 1, 0 for none */
+} zc_msym; /* 336 bytes */
 
 /* An order as the matcher sees it: decoded from the packed zc_order by the
  * host, with its ingress sequence. */
@@ -274,6 +278,9 @@ ZC_FN void zc_mbook_reset(zc_mbook *b)
     b->sym->ndirty = 0;
     b->sym->slot_hwm = 0;
     b->sym->level_hwm = 0;
+    for (int side = 0; side < 2; side++)
+        for (int k = 0; k < ZC_MNEAR; k++)
+            b->sym->near[side][k] = 0;
 }
 
 ZC_FN int64_t zc_mmin(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -434,15 +441,35 @@ ZC_FN void zc_mdirty(const zc_mbook *b, int32_t s)
     }
 }
 
+/* The level cache's entry for `key` on `side`: direct-mapped by the key in
+ * ticks, so the ZC_MNEAR prices nearest any price never share an entry. An
+ * entry names a live level of the side whose key maps to it, or none
+ * (zc_mlevel_drop clears it), so a hit is a level whose price is the one
+ * asked for. Resting orders, most of a book's traffic, join a few levels
+ * near the top again and again; the cache spares them the search of the
+ * side array (bench/RESULTS.md, pass 8). */
+ZC_FN ZC_GLOBAL int32_t *zc_mnear(const zc_mbook *b, uint32_t side, int64_t key)
+{
+    int64_t tick = b->sym->tick;
+    uint64_t ticks = (uint64_t)(tick == 1 ? key : key / tick);
+    return &b->sym->near[side & 1u][ticks & (ZC_MNEAR - 1)];
+}
+
 /* Level of `price` on `side`, created (empty) when absent. */
 ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
 {
+    int64_t key = zc_mkey(side, price);
+    ZC_GLOBAL int32_t *near = zc_mnear(b, side, key);
+    int32_t cached = *near - 1;
+    if (cached >= 0 && b->level[cached].price == price)
+        return cached;
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
-    int64_t key = zc_mkey(side, price);
     uint32_t pos = zc_mlower(a, n, key, b->sym->tick);
-    if (pos < n && a[pos].key == key)
+    if (pos < n && a[pos].key == key) {
+        *near = a[pos].level + 1;
         return a[pos].level;
+    }
     int32_t lv;
     if (b->sym->free_level) {
         lv = (int32_t)b->sym->free_level - 1;
@@ -463,6 +490,7 @@ ZC_FN int32_t zc_mlevel_get(const zc_mbook *b, uint32_t side, int64_t price)
     a[pos].level = lv;
     a[pos].pad = 0;
     b->sym->nlev[side] = n + 1;
+    *near = lv + 1;
     return lv;
 }
 
@@ -470,7 +498,11 @@ ZC_FN void zc_mlevel_drop(const zc_mbook *b, uint32_t side, int32_t lv)
 {
     ZC_GLOBAL zc_mref *a = zc_mside(b, side);
     uint32_t n = b->sym->nlev[side];
-    uint32_t pos = zc_mlower(a, n, zc_mkey(side, b->level[lv].price), b->sym->tick);
+    int64_t key = zc_mkey(side, b->level[lv].price);
+    ZC_GLOBAL int32_t *near = zc_mnear(b, side, key);
+    if (*near == lv + 1)
+        *near = 0;
+    uint32_t pos = zc_mlower(a, n, key, b->sym->tick);
     for (uint32_t i = pos; i + 1 < n; i++)
         a[i] = a[i + 1];
     b->sym->nlev[side] = n - 1;

@@ -33,7 +33,7 @@
 static_assert(sizeof(zc_order) == 44, "ORDER_DTYPE is 44 packed bytes");
 static_assert(sizeof(zc_event) == 55, "EVENT_DTYPE is 55 packed bytes");
 static_assert(sizeof(zc_depth_level) == 20 && sizeof(zc_book_entry) == 43, "view records are packed");
-static_assert(sizeof(zc_mslot) == 64 && sizeof(zc_mlevel) == 32 && sizeof(zc_mref) == 16 && sizeof(zc_msym) == 80 &&
+static_assert(sizeof(zc_mslot) == 64 && sizeof(zc_mlevel) == 32 && sizeof(zc_mref) == 16 && sizeof(zc_msym) == 336 &&
                   sizeof(zc_mbucket) == 8 &&
                   sizeof(zc_morder) == 40 && sizeof(zc_mevent) == 56 && sizeof(zc_mtask) == 56,
               "kernels/match.h layouts are shared with the devices");

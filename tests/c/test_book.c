@@ -408,6 +408,96 @@ static void check_fifo_links(const zc_mbook *b)
     assert_int_equal(b->sym->count, resting);
 }
 
+/* The level cache (zc_mnear): each entry names no level, or a level that is
+ * live on the entry's side and whose key maps to the entry. */
+static void check_level_cache(const zc_mbook *b)
+{
+    for (uint32_t side = 0; side < 2; side++) {
+        const zc_mref *a = zc_mside(b, side);
+        for (uint32_t k = 0; k < ZC_MNEAR; k++) {
+            int32_t lv = b->sym->near[side][k] - 1;
+            if (lv < 0)
+                continue;
+            uint32_t at = 0;
+            while (at < b->sym->nlev[side] && a[at].level != lv)
+                at++;
+            assert_true(at < b->sym->nlev[side]);
+            assert_int_equal(zc_mkey(side, b->level[lv].price), a[at].key);
+            assert_ptr_equal(zc_mnear(b, side, a[at].key), &b->sym->near[side][k]);
+        }
+    }
+}
+
+/* Rests and cancels over more prices than the level cache has entries (so
+ * prices share entries), with a tick of 1 and of 3, in continuous mode with
+ * sweeps and in auction mode (bids and asks at the same prices), then an
+ * uncross: the cache stays consistent after every order, and levels come
+ * and go throughout. */
+static void test_level_cache(void **state)
+{
+    (void)state;
+    enum { CAP = 512, HSIZE = 1024, N = 6000 };
+    static zc_mslot slots[CAP];
+    static zc_mlevel levels[CAP + 2 * ZC_MSTAGGER_LINES];
+    static zc_mref sides[2 * CAP + 4 * ZC_MSTAGGER_LINES];
+    static zc_mbucket buckets[HSIZE];
+    static int32_t dirty[CAP];
+    static zc_mevent ev[3 + CAP];
+    for (int run = 0; run < 4; run++) {
+        static zc_msym sym;
+        int64_t tick = run & 1 ? 3 : 1;
+        uint32_t mode = run >= 2 ? ZC_M_AUCTION : ZC_M_CONTINUOUS;
+        memset(&sym, 0, sizeof sym);
+        sym.tick = tick;
+        sym.lot = 1;
+        sym.min_price = tick;
+        sym.max_price = 1000 * tick;
+        sym.mode = mode;
+        zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, &sym, CAP, HSIZE, 5, 9, 0);
+        zc_mbook_reset(&b);
+        uint64_t rng = 99 + (uint64_t)run, next_id = 1;
+        uint32_t dropped = 0;
+        for (uint64_t seq = 0; seq < N; seq++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(rng >> 33);
+            zc_morder o = {0};
+            o.seq = seq;
+            o.side = r & 1;
+            o.qty = 1 + (r >> 1) % 5;
+            uint32_t levels_before = sym.nlev[0] + sym.nlev[1];
+            if ((r >> 4) % 3 == 0 && sym.count > 0) {
+                uint32_t pick = (r >> 6) % sym.count, seen = 0;
+                int32_t x = 0;
+                for (; x < CAP; x++)
+                    if (slots[x].qty > 0 && seen++ == pick)
+                        break;
+                o.id = slots[x].id;
+                o.trader = slots[x].trader;
+                o.type = ZC_M_CANCEL;
+            } else {
+                /* 120 prices a side around 500 ticks, the sides overlapping
+                 * by 10; in continuous mode a bid above the best ask sweeps. */
+                int64_t off = (int64_t)((r >> 6) % 120);
+                o.id = next_id++;
+                o.type = ZC_M_LIMIT;
+                o.price = tick * (o.side == ZC_M_BUY ? 510 - off : 490 + off);
+            }
+            zc_match_order(&b, &o, ev);
+            dropped += sym.nlev[0] + sym.nlev[1] < levels_before;
+            check_level_cache(&b);
+            for (int32_t x = 0; x < CAP; x++)
+                if (slots[x].qty > 0)
+                    assert_int_equal(levels[slots[x].level].price, slots[x].price);
+        }
+        assert_true(dropped > N / 20);
+        assert_true(sym.nlev[0] > ZC_MNEAR && sym.nlev[1] > ZC_MNEAR);
+        if (mode == ZC_M_AUCTION) {
+            zc_auction_uncross(&b, N, ev);
+            check_level_cache(&b);
+        }
+    }
+}
+
 /* A random stream of every order kind straight through the matcher (one
  * symbol, few prices, so levels are deep and rest, cancel, modify, sweep and
  * self-trade cancel all unlink orders at every place in a FIFO), with the
@@ -467,6 +557,7 @@ static void test_fifo_links(void **state)
         zc_match_order(&b, &o, ev);
         unlinked += before + 1 > sym.count ? before + 1 - sym.count : 0;
         check_fifo_links(&b);
+        check_level_cache(&b);
     }
     /* The stream did unlink a lot, at heads (sweeps) and inside (cancels). */
     assert_true(unlinked > N / 2);
@@ -1163,7 +1254,7 @@ int main(void)
         cmocka_unit_test(test_journal_replay),   cmocka_unit_test(test_journal_faults),
         cmocka_unit_test(test_cross_device),     cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_long_sweeps_erase_ids), cmocka_unit_test(test_level_search),
-        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_fifo_links), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures), cmocka_unit_test(test_kept_unlinks),
+        cmocka_unit_test(test_book_strides), cmocka_unit_test(test_fifo_links), cmocka_unit_test(test_level_cache), cmocka_unit_test(test_event_heavy_batch), cmocka_unit_test(test_kept_erasures), cmocka_unit_test(test_kept_unlinks),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     zc_shutdown();
