@@ -408,6 +408,47 @@ static void check_fifo_links(const zc_mbook *b)
     assert_int_equal(b->sym->count, resting);
 }
 
+/* One symbol's flat arrays, for the tests that drive the matcher directly
+ * (one at a time), with room for DIRECT_CAP orders. */
+enum { DIRECT_CAP = 512 };
+static struct {
+    zc_mslot slots[DIRECT_CAP];
+    zc_mlevel levels[DIRECT_CAP + 2 * ZC_MSTAGGER_LINES];
+    zc_mref sides[2 * DIRECT_CAP + 4 * ZC_MSTAGGER_LINES];
+    zc_mbucket buckets[2 * DIRECT_CAP];
+    int32_t dirty[DIRECT_CAP];
+    zc_mevent ev[3 + DIRECT_CAP];
+} direct;
+
+/* The random streams of these tests: Knuth's 64-bit LCG, top bits. */
+static uint32_t lcg_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*state >> 33);
+}
+
+/* An empty book of `cap` orders (at most DIRECT_CAP) over `direct`. */
+static zc_mbook direct_book(zc_msym *sym, uint32_t cap, uint64_t k0, uint64_t k1)
+{
+    memset(&direct, 0, sizeof direct);
+    zc_mbook b = zc_mbook_at(direct.slots, direct.levels, direct.sides, direct.buckets, direct.dirty, sym, cap,
+                             2 * cap, k0, k1, 0);
+    zc_mbook_reset(&b);
+    return b;
+}
+
+/* The slot of the resting order number `pick` (below the count), in slot
+ * order. */
+static int32_t nth_resting(const zc_mbook *b, uint32_t pick)
+{
+    uint32_t seen = 0;
+    for (int32_t x = 0; x < (int32_t)b->cap; x++)
+        if (b->slot[x].qty > 0 && seen++ == pick)
+            return x;
+    fail_msg("fewer than %u resting orders", pick + 1);
+    return -1;
+}
+
 /* The level cache (zc_mnear): each entry names no level, or a level that is
  * live on the entry's side and whose key maps to the entry. */
 static void check_level_cache(const zc_mbook *b)
@@ -436,13 +477,7 @@ static void check_level_cache(const zc_mbook *b)
 static void test_level_cache(void **state)
 {
     (void)state;
-    enum { CAP = 512, HSIZE = 1024, N = 6000 };
-    static zc_mslot slots[CAP];
-    static zc_mlevel levels[CAP + 2 * ZC_MSTAGGER_LINES];
-    static zc_mref sides[2 * CAP + 4 * ZC_MSTAGGER_LINES];
-    static zc_mbucket buckets[HSIZE];
-    static int32_t dirty[CAP];
-    static zc_mevent ev[3 + CAP];
+    enum { N = 6000 };
     for (int run = 0; run < 4; run++) {
         static zc_msym sym;
         int64_t tick = run & 1 ? 3 : 1;
@@ -453,26 +488,20 @@ static void test_level_cache(void **state)
         sym.min_price = tick;
         sym.max_price = 1000 * tick;
         sym.mode = mode;
-        zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, &sym, CAP, HSIZE, 5, 9, 0);
-        zc_mbook_reset(&b);
+        zc_mbook b = direct_book(&sym, DIRECT_CAP, 5, 9);
         uint64_t rng = 99 + (uint64_t)run, next_id = 1;
         uint32_t dropped = 0;
         for (uint64_t seq = 0; seq < N; seq++) {
-            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-            uint32_t r = (uint32_t)(rng >> 33);
+            uint32_t r = lcg_next(&rng);
             zc_morder o = {0};
             o.seq = seq;
             o.side = r & 1;
             o.qty = 1 + (r >> 1) % 5;
             uint32_t levels_before = sym.nlev[0] + sym.nlev[1];
             if ((r >> 4) % 3 == 0 && sym.count > 0) {
-                uint32_t pick = (r >> 6) % sym.count, seen = 0;
-                int32_t x = 0;
-                for (; x < CAP; x++)
-                    if (slots[x].qty > 0 && seen++ == pick)
-                        break;
-                o.id = slots[x].id;
-                o.trader = slots[x].trader;
+                const zc_mslot *m = &b.slot[nth_resting(&b, (r >> 6) % sym.count)];
+                o.id = m->id;
+                o.trader = m->trader;
                 o.type = ZC_M_CANCEL;
             } else {
                 /* 120 prices a side around 500 ticks, the sides overlapping
@@ -482,17 +511,17 @@ static void test_level_cache(void **state)
                 o.type = ZC_M_LIMIT;
                 o.price = tick * (o.side == ZC_M_BUY ? 510 - off : 490 + off);
             }
-            zc_match_order(&b, &o, ev);
+            zc_match_order(&b, &o, direct.ev);
             dropped += sym.nlev[0] + sym.nlev[1] < levels_before;
             check_level_cache(&b);
-            for (int32_t x = 0; x < CAP; x++)
-                if (slots[x].qty > 0)
-                    assert_int_equal(levels[slots[x].level].price, slots[x].price);
+            for (int32_t x = 0; x < DIRECT_CAP; x++)
+                if (b.slot[x].qty > 0)
+                    assert_int_equal(b.level[b.slot[x].level].price, b.slot[x].price);
         }
         assert_true(dropped > N / 20);
         assert_true(sym.nlev[0] > ZC_MNEAR && sym.nlev[1] > ZC_MNEAR);
         if (mode == ZC_M_AUCTION) {
-            zc_auction_uncross(&b, N, ev);
+            zc_auction_uncross(&b, N, direct.ev);
             check_level_cache(&b);
         }
     }
@@ -505,24 +534,16 @@ static void test_level_cache(void **state)
 static void test_fifo_links(void **state)
 {
     (void)state;
-    enum { CAP = 256, HSIZE = 512, N = 20000 };
-    static zc_mslot slots[CAP];
-    static zc_mlevel levels[CAP + 2 * ZC_MSTAGGER_LINES];
-    static zc_mref sides[2 * CAP + 4 * ZC_MSTAGGER_LINES];
-    static zc_mbucket buckets[HSIZE];
-    static int32_t dirty[CAP];
+    enum { N = 20000 };
     static zc_msym sym;
-    static zc_mevent ev[3 + CAP];
     sym.tick = sym.lot = 1;
     sym.min_price = 1;
     sym.max_price = 1000;
-    zc_mbook b = zc_mbook_at(slots, levels, sides, buckets, dirty, &sym, CAP, HSIZE, 7, 11, 0);
-    zc_mbook_reset(&b);
+    zc_mbook b = direct_book(&sym, 256, 7, 11);
     uint64_t rng = 12345, next_id = 1;
     uint32_t unlinked = 0;
     for (uint64_t seq = 0; seq < N; seq++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        uint32_t r = (uint32_t)(rng >> 33);
+        uint32_t r = lcg_next(&rng);
         zc_morder o = {0};
         o.seq = seq;
         o.trader = r % 3;
@@ -533,16 +554,12 @@ static void test_fifo_links(void **state)
         if (kind < 3 && sym.count > 0) {
             /* Cancel or modify a resting order (any of them: its trader is
              * the owner's), a fresh price or size half the time. */
-            uint32_t pick = (r >> 13) % sym.count, seen = 0;
-            int32_t x = 0;
-            for (; x < CAP; x++)
-                if (slots[x].qty > 0 && seen++ == pick)
-                    break;
-            o.id = slots[x].id;
-            o.trader = slots[x].trader;
+            const zc_mslot *m = &b.slot[nth_resting(&b, (r >> 13) % sym.count)];
+            o.id = m->id;
+            o.trader = m->trader;
             o.type = kind == 0 ? ZC_M_MODIFY : ZC_M_CANCEL;
-            o.price = slots[x].price + ((r >> 20) & 1 ? (int64_t)((r >> 21) % 3) - 1 : 0);
-            o.qty = (r >> 23) & 1 ? slots[x].qty : 1 + (r >> 24) % 9;
+            o.price = m->price + ((r >> 20) & 1 ? (int64_t)((r >> 21) % 3) - 1 : 0);
+            o.qty = (r >> 23) & 1 ? m->qty : 1 + (r >> 24) % 9;
         } else {
             o.id = next_id++;
             o.type = ZC_M_LIMIT;
@@ -554,7 +571,7 @@ static void test_fifo_links(void **state)
             o.qty = o.tif == ZC_M_IOC ? 10 + (r >> 16) % 20 : o.qty;
         }
         uint32_t before = sym.count;
-        zc_match_order(&b, &o, ev);
+        zc_match_order(&b, &o, direct.ev);
         unlinked += before + 1 > sym.count ? before + 1 - sym.count : 0;
         check_fifo_links(&b);
         check_level_cache(&b);
@@ -1114,8 +1131,7 @@ static void test_kept_unlinks(void **state)
     zc_order *o = calloc(N, sizeof *o);
     uint64_t rng = 99;
     for (size_t i = 0; i < N; i++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        uint32_t r = (uint32_t)(rng >> 33), sym = (r >> 1) % UNLINK_SYMBOLS, kind = (r >> 3) % 8;
+        uint32_t r = lcg_next(&rng), sym = (r >> 1) % UNLINK_SYMBOLS, kind = (r >> 3) % 8;
         if (kind < 3 && i > 10) {
             /* One of the last 40 orders; some of them were filled or
              * cancelled already (unknown ids). */
