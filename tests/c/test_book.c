@@ -188,6 +188,47 @@ static uint64_t inv_odd(uint64_t a)
     return x;
 }
 
+/* One symbol's flat arrays, for the tests that drive the matcher directly
+ * (one at a time), with room for DIRECT_CAP orders. */
+enum { DIRECT_CAP = 512 };
+static struct {
+    zc_mslot slots[DIRECT_CAP];
+    zc_mlevel levels[DIRECT_CAP + 2 * ZC_MSTAGGER_LINES];
+    zc_mref sides[2 * DIRECT_CAP + 4 * ZC_MSTAGGER_LINES];
+    zc_mbucket buckets[2 * DIRECT_CAP];
+    int32_t dirty[DIRECT_CAP];
+    zc_mevent ev[3 + DIRECT_CAP];
+} direct;
+
+/* The random streams of these tests: Knuth's 64-bit LCG, top bits. */
+static uint32_t lcg_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*state >> 33);
+}
+
+/* An empty book of `cap` orders (at most DIRECT_CAP) over `direct`. */
+static zc_mbook direct_book(zc_msym *sym, uint32_t cap, uint64_t k0, uint64_t k1)
+{
+    memset(&direct, 0, sizeof direct);
+    zc_mbook b = zc_mbook_at(direct.slots, direct.levels, direct.sides, direct.buckets, direct.dirty, sym, cap,
+                             2 * cap, k0, k1, 0);
+    zc_mbook_reset(&b);
+    return b;
+}
+
+/* The slot of the resting order number `pick` (below the count), in slot
+ * order. */
+static int32_t nth_resting(const zc_mbook *b, uint32_t pick)
+{
+    uint32_t seen = 0;
+    for (int32_t x = 0; x < (int32_t)b->cap; x++)
+        if (b->slot[x].qty > 0 && seen++ == pick)
+            return x;
+    fail_msg("fewer than %u resting orders", pick + 1);
+    return -1;
+}
+
 /* An id whose 64-bit keyed mix (zc_mhash: its low 32 bits) is h. */
 static uint64_t id_for_hash(uint64_t h, uint64_t k0, uint64_t k1)
 {
@@ -254,19 +295,11 @@ static void test_hash_collisions(void **state)
 static void test_hash_erase_reused_slot(void **state)
 {
     (void)state;
-    enum { HSIZE = 16 };
     for (int same_tag = 0; same_tag < 2; same_tag++) {
-        zc_mbucket buckets[HSIZE];
-        zc_mslot slots[4];
-        memset(buckets, 0, sizeof buckets);
-        memset(slots, 0, sizeof slots);
-        zc_mbook b;
-        memset(&b, 0, sizeof b);
-        b.hash = buckets;
-        b.slot = slots;
-        b.hmask = HSIZE - 1;
-        b.k0 = 3;
-        b.k1 = 5;
+        static zc_msym sym;
+        zc_mbook b = direct_book(&sym, 8, 3, 5); /* 16 buckets */
+        zc_mslot *slots = b.slot;
+        zc_mbucket *buckets = b.hash;
         uint64_t old_id = id_for_hash((1ull << 32) | 0x107, b.k0, b.k1);
         uint64_t new_id = id_for_hash((2ull << 32) | (same_tag ? 0x107 : 0x207), b.k0, b.k1);
         uint64_t other = id_for_hash((3ull << 32) | 0x307, b.k0, b.k1);
@@ -283,7 +316,7 @@ static void test_hash_erase_reused_slot(void **state)
         assert_int_equal(zc_mfind(&b, new_id), 2);
         assert_int_equal(zc_mfind(&b, other), 1);
         int used = 0;
-        for (int i = 0; i < HSIZE; i++)
+        for (uint32_t i = 0; i <= b.hmask; i++)
             used += buckets[i].slot1 != 0;
         assert_int_equal(used, 2);
         /* The run closed up behind the erasure: both are in their home line
@@ -406,47 +439,6 @@ static void check_fifo_links(const zc_mbook *b)
         }
     }
     assert_int_equal(b->sym->count, resting);
-}
-
-/* One symbol's flat arrays, for the tests that drive the matcher directly
- * (one at a time), with room for DIRECT_CAP orders. */
-enum { DIRECT_CAP = 512 };
-static struct {
-    zc_mslot slots[DIRECT_CAP];
-    zc_mlevel levels[DIRECT_CAP + 2 * ZC_MSTAGGER_LINES];
-    zc_mref sides[2 * DIRECT_CAP + 4 * ZC_MSTAGGER_LINES];
-    zc_mbucket buckets[2 * DIRECT_CAP];
-    int32_t dirty[DIRECT_CAP];
-    zc_mevent ev[3 + DIRECT_CAP];
-} direct;
-
-/* The random streams of these tests: Knuth's 64-bit LCG, top bits. */
-static uint32_t lcg_next(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
-}
-
-/* An empty book of `cap` orders (at most DIRECT_CAP) over `direct`. */
-static zc_mbook direct_book(zc_msym *sym, uint32_t cap, uint64_t k0, uint64_t k1)
-{
-    memset(&direct, 0, sizeof direct);
-    zc_mbook b = zc_mbook_at(direct.slots, direct.levels, direct.sides, direct.buckets, direct.dirty, sym, cap,
-                             2 * cap, k0, k1, 0);
-    zc_mbook_reset(&b);
-    return b;
-}
-
-/* The slot of the resting order number `pick` (below the count), in slot
- * order. */
-static int32_t nth_resting(const zc_mbook *b, uint32_t pick)
-{
-    uint32_t seen = 0;
-    for (int32_t x = 0; x < (int32_t)b->cap; x++)
-        if (b->slot[x].qty > 0 && seen++ == pick)
-            return x;
-    fail_msg("fewer than %u resting orders", pick + 1);
-    return -1;
 }
 
 /* The level cache (zc_mnear): each entry names no level, or a level that is
