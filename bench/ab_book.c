@@ -32,13 +32,6 @@ typedef struct build {
     uint32_t crc;
 } build;
 
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double at(const double *sorted, size_t n, double q) { return sorted[(size_t)(q * (double)(n - 1))] * 1e9; }
 
 static void batches(build *b, const zc_order *o, size_t n)

@@ -46,6 +46,15 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Thread CPU time, for the in-process tools that include this file
+ * (ab_book.c, lean_book.c); inline, so that this program need not use it. */
+static inline double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void check(zc_status st, const char *what)
 {
     if (st != ZC_OK) {

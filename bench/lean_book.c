@@ -99,13 +99,6 @@ static void *mapped(size_t bytes)
     return p;
 }
 
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void lean_init(lean *L)
 {
     lslot *slots = mapped((size_t)SYMBOLS * CAPACITY * sizeof(lslot));
